@@ -1,0 +1,3 @@
+from resemote.cli import main
+
+raise SystemExit(main())

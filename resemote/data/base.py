@@ -1,0 +1,158 @@
+"""The interface every dataset follows (modelled on torchvision's datasets).
+
+`Dataset(root, split="train", strict=False)` indexes one of the dataset's own partitions from its native
+layout. `ds[i]` is `(PIL image, canonical label)`; `ds.samples` holds what was indexed and `ds.skipped`
+what was not (missing or unreadable images, malformed label rows) with the reason. With `strict=True` the
+first such problem raises `ResEmoteError` instead.
+
+Decoding every image is the cache's job (`resemote.data.cache`): indexing only reads label files, so it
+is cheap and can be repeated.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ResEmoteError
+from .classes import CLASSES
+
+SYNTHETIC_MARKER = "SYNTHETIC.json"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One face: where it comes from, its canonical label, and an optional crop box."""
+
+    ref: str                                         # path relative to root, or "file.csv:line N"
+    label: int                                       # canonical class index
+    box: tuple[int, int, int, int] | None = None     # (left, top, right, bottom) in pixels
+    group: str | None = None                         # faces sharing a group (one photo) split together
+
+
+class FaceDataset:
+    """Base class: subclasses set the class attributes and implement `_index` (and `read` if needed)."""
+
+    name: ClassVar[str]                  # registry name, e.g. "fer2013"
+    title: ClassVar[str]                 # display name, e.g. "FER2013"
+    obtain: ClassVar[str]                # where users get it
+    channels: ClassVar[int]              # as distributed (Table I)
+    image_size: ClassVar[tuple[int, int]]  # as the paper's Table I gives it (h, w)
+    splits: ClassVar[tuple[str, ...]]    # the dataset's own partitions
+    classes: tuple[str, ...] = CLASSES
+
+    def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise ResEmoteError(f"{self.title}: dataset root {self.root} does not exist; {self.obtain}")
+        if split not in self.splits:
+            raise ResEmoteError(f"{self.title} has no split {split!r}: expected one of {', '.join(self.splits)}")
+        self.split = split
+        self.strict = strict
+        self.skipped: list[dict[str, str]] = []
+        self.samples: list[Sample] = self._index()
+
+    # -- for subclasses -------------------------------------------------------------------------------
+    def _index(self) -> list[Sample]:
+        raise NotImplementedError
+
+    def source_files(self) -> list[Path]:
+        """Label files whose content identifies the dataset version (hashed into the fingerprint)."""
+        return []
+
+    def read(self, sample: Sample) -> Image.Image:
+        """Open one image (cropped to its box). Raises on a missing or unreadable file."""
+        with Image.open(self.root / sample.ref) as im:
+            im.load()
+            img = im.copy()
+        if sample.box is not None:
+            img = img.crop(sample.box)
+        return img
+
+    def skip(self, where: str, reason: str) -> None:
+        """Record a damaged sample, or stop at the first one in strict mode."""
+        if self.strict:
+            raise ResEmoteError(f"{where}: {reason}")
+        self.skipped.append({"path": where, "reason": reason})
+
+    def missing(self, relpath: str) -> ResEmoteError:
+        """The error for a missing root-level file: names the file relative to the root and the source."""
+        return ResEmoteError(f"{self.title}: expected {relpath} under {self.root}; {self.obtain}")
+
+    # -- the public interface ------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int) -> tuple[Image.Image, int]:
+        s = self.samples[i]
+        return self.read(s), s.label
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.fromiter((s.label for s in self.samples), dtype=np.int64, count=len(self.samples))
+
+    @property
+    def synthetic(self) -> dict | None:
+        """The generator's parameters when the root holds synthetic data, else None."""
+        marker = self.root / SYNTHETIC_MARKER
+        return json.loads(marker.read_text()) if marker.is_file() else None
+
+    def class_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.labels, minlength=len(self.classes))
+        return {c: int(n) for c, n in zip(self.classes, counts)}
+
+    def source_fingerprint(self) -> str:
+        """Cheap identity of the source: label-file contents plus the image files' sizes and times."""
+        h = hashlib.sha256(f"{self.name}|{self.split}".encode())
+        for f in self.source_files():
+            h.update(_file_digest(f).encode())
+        for s in self.samples:
+            h.update(f"{s.ref}|{s.label}|{s.box}".encode())
+            p = self.root / s.ref
+            if not s.ref.count(":line ") and p.is_file():
+                st = p.stat()
+                h.update(f"{st.st_size}|{st.st_mtime_ns}".encode())
+        return h.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, n={len(self)})"
+
+
+def _file_digest(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int,
+                     groups: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded, stratified split of indices into (kept, held_out), about `fraction` of each class held out.
+
+    With `groups`, all members of a group land on the same side (the group goes by its first member's
+    class), so faces of one photo never straddle the split.
+    """
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        unit_of = np.arange(len(labels))
+    else:
+        _, unit_of = np.unique(np.asarray(list(groups), dtype=object).astype(str), return_inverse=True)
+    n_units = unit_of.max() + 1 if len(labels) else 0
+    unit_label = np.full(n_units, -1)
+    for i in range(len(labels) - 1, -1, -1):  # reversed, so the first member's label wins
+        unit_label[unit_of[i]] = labels[i]
+    held_units = []
+    for c in np.unique(unit_label):
+        units = np.flatnonzero(unit_label == c)
+        rng.shuffle(units)
+        held_units.append(units[: int(round(fraction * len(units)))])
+    held = np.isin(unit_of, np.concatenate(held_units) if held_units else [])
+    return np.flatnonzero(~held), np.flatnonzero(held)
