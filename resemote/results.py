@@ -1,0 +1,82 @@
+"""Reading and writing run results: the one place that knows their format.
+
+A run directory holds:
+- `params.json`   the settings that define the run (a reused directory must match them);
+- `history.csv`   one row per finished epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, seconds;
+- `metrics.json`  the final test metrics and the run's provenance (see `METRIC_FIELDS`);
+- `model.safetensors` + `model.json`  the selected (best-validation) weights and their sidecar;
+- `state.pt`      resume state while the run is unfinished (tensors and plain values only).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .io import write_json
+
+HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
+METRIC_FIELDS = (
+    "dataset", "config", "protocol", "seed", "epochs", "best_epoch", "classes",
+    "test_accuracy", "test_accuracy_ci95", "balanced_accuracy", "macro_f1", "per_class",
+    "confusion_matrix", "test_loss", "train_seconds", "inference_ms_per_image", "device",
+    "git_commit", "torch_version", "data_fingerprint", "finished_at",
+)
+
+
+@dataclass
+class Run:
+    path: Path
+    params: dict
+    metrics: dict | None          # None while the run is unfinished
+    history: list[dict]
+
+    @property
+    def finished(self) -> bool:
+        return self.metrics is not None
+
+    @property
+    def synthetic(self) -> bool:
+        return bool((self.metrics or self.params).get("synthetic"))
+
+    @property
+    def label(self) -> str:
+        """How the book names this run: dataset, config, seed, and 'synthetic' where it is."""
+        p = self.params
+        tag = " (synthetic - pipeline demonstration)" if self.synthetic else ""
+        return f"{p['dataset']} {p['config']} seed {p['seed']}{tag}"
+
+
+def read_history(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: (int(v) if k == "epoch" else float(v)) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def history_csv(rows: list[dict]) -> str:
+    lines = [",".join(HISTORY_FIELDS)]
+    lines += [",".join(f"{r[k]:.6g}" if isinstance(r[k], float) else str(r[k]) for k in HISTORY_FIELDS)
+              for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def load_run(path: str | Path) -> Run:
+    path = Path(path)
+    params = json.loads((path / "params.json").read_text())
+    metrics_path = path / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    return Run(path, params, metrics, read_history(path / "history.csv"))
+
+
+def find_runs(root: str | Path = "runs") -> list[Run]:
+    """Every run under `root` (any depth), finished or not, sorted by path."""
+    root = Path(root)
+    return [load_run(p.parent) for p in sorted(root.rglob("params.json"))] if root.is_dir() else []
+
+
+def write_metrics(out: Path, metrics: dict) -> None:
+    missing = [k for k in METRIC_FIELDS if k not in metrics]
+    assert not missing, f"metrics lack {missing}"
+    write_json(out / "metrics.json", metrics)
