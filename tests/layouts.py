@@ -1,0 +1,305 @@
+"""Tiny copies of each dataset's native layout, written into a test's tmp_path (never committed).
+
+Every builder takes per-split class counts in CANONICAL order (Angry, Disgust, Fear, Happy, Neutral, Sad,
+Surprise), writes labels in the dataset's NATIVE coding, and returns a `Layout` saying what it planted:
+- counts: what a loader should index per split and canonical class (the corrupt image is among them: it
+  only fails when decoded; the missing image and malformed rows are extra and not counted);
+- missing / corrupt / malformed: the refs or "file:line N" locations of the planted damage.
+Use counts that differ for every class and split, so a wrong label map or swapped split cannot pass.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from resemote.data.classes import CLASSES, canonical_to_native
+
+Counts = dict[str, Sequence[int]]  # split -> 7 counts in canonical order
+
+
+@dataclass
+class Layout:
+    root: Path
+    counts: dict[str, dict[str, int]]
+    missing: list[str] = field(default_factory=list)
+    corrupt: list[str] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _as_dict(counts: Counts) -> dict[str, dict[str, int]]:
+    return {split: dict(zip(CLASSES, map(int, c))) for split, c in counts.items()}
+
+
+def _labels(counts: Sequence[int], rng: np.random.Generator) -> np.ndarray:
+    """Canonical labels, shuffled so classes interleave as in real label files."""
+    y = np.repeat(np.arange(len(CLASSES)), counts)
+    rng.shuffle(y)
+    return y
+
+
+def image(rng: np.random.Generator, size: tuple[int, int] = (32, 32), mode: str = "RGB") -> Image.Image:
+    """A small random image with some structure (a gradient plus noise)."""
+    h, w = size
+    base = np.add.outer(np.linspace(0, 120, h), np.linspace(0, 80, w))
+    a = np.clip(base[..., None] + rng.integers(0, 120, (h, w, 3)), 0, 255).astype(np.uint8)
+    im = Image.fromarray(a, "RGB")
+    return im.convert(mode) if mode != "RGB" else im
+
+
+def save(path: Path, im: Image.Image, fmt: str | None = None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, format=fmt or "JPEG")
+
+
+def write_corrupt(path: Path) -> None:
+    """A file with an image name whose content is not an image (a truncated download)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+
+
+# --- RAF-DB ------------------------------------------------------------------------------------------
+
+def make_rafdb(root: str | Path, counts: Counts, *, in_basic: bool = False, missing: int = 1, corrupt: int = 1,
+               malformed: int = 1, seed: int = 0) -> Layout:
+    """RAF-DB basic: basic/EmoLabel/list_patition_label.txt + basic/Image/aligned/<stem>_aligned.jpg.
+    With in_basic the returned root is basic/ itself (users point there too)."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    to_native = canonical_to_native("rafdb")
+    basic = root / "basic"
+    prefix = "" if in_basic else "basic/"
+    lines, out = [], Layout(basic if in_basic else root, _as_dict(counts))
+    for split, c in counts.items():
+        for i, y in enumerate(_labels(c, rng), start=1):
+            name = f"{split}_{i:05d}"
+            lines.append(f"{name}.jpg {to_native[int(y)]}")
+            path = basic / "Image" / "aligned" / f"{name}_aligned.jpg"
+            if len(out.corrupt) < corrupt and split == "train":
+                write_corrupt(path)
+                out.corrupt.append(f"{prefix}Image/aligned/{name}_aligned.jpg")
+            else:
+                save(path, image(rng, (100, 100)))
+    for k in range(missing):  # listed, but the image is not there
+        lines.append(f"train_{90000 + k:05d}.jpg 4")
+        out.missing.append(f"{prefix}Image/aligned/train_{90000 + k:05d}_aligned.jpg")
+    for k in range(malformed):
+        lines.append(f"train_{80000 + k:05d}.jpg 9")  # label out of range
+        out.malformed.append(f"{prefix}EmoLabel/list_patition_label.txt:line {len(lines)}")
+    (basic / "EmoLabel").mkdir(parents=True, exist_ok=True)
+    (basic / "EmoLabel" / "list_patition_label.txt").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def make_rafdb_kaggle(root: str | Path, counts: Counts, *, csv_files: bool = True, missing: int = 1,
+                      corrupt: int = 1, seed: int = 0) -> Layout:
+    """The Kaggle repack: DATASET/<train|test>/<native label 1..7>/*.jpg and <split>_labels.csv."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    to_native = canonical_to_native("rafdb")
+    out = Layout(root, _as_dict(counts))
+    for split, c in counts.items():
+        rows = []
+        for i, y in enumerate(_labels(c, rng), start=1):
+            name, native = f"{split}_{i:05d}_aligned.jpg", to_native[int(y)]
+            rows.append((name, native))
+            path = root / "DATASET" / split / str(native) / name
+            if len(out.corrupt) < corrupt and split == "train":
+                write_corrupt(path)
+                out.corrupt.append(f"DATASET/{split}/{native}/{name}")
+            else:
+                save(path, image(rng, (100, 100)))
+        if split == "train" and csv_files:
+            for k in range(missing):
+                rows.append((f"train_{90000 + k:05d}_aligned.jpg", 4))
+                out.missing.append(f"DATASET/train/4/train_{90000 + k:05d}_aligned.jpg")
+        if csv_files:
+            with open(root / f"{split}_labels.csv", "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["image", "label"])
+                w.writerows(rows)
+    return out
+
+
+# --- AffectNet ---------------------------------------------------------------------------------------
+
+AFFECTNET_HEADER = ["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
+                    "facial_landmarks", "expression", "valence", "arousal"]
+
+
+def make_affectnet(root: str | Path, counts: Counts, header: bool | dict[str, bool] = True, *,
+                   nested: bool = False, dropped: dict[int, int] | None = None, missing: int = 1,
+                   corrupt: int = 1, png_named_jpg: int = 2, malformed: int = 1, seed: int = 0) -> Layout:
+    """Manually_Annotated_file_lists/{training,validation}.csv + Manually_Annotated_Images/<sub>/<file>.
+    `header` may differ per file ({"train": True, "test": False}); `dropped` adds rows with codes 7-10
+    (default {7: 3, 8: 2, 9: 1, 10: 1} in train); a few images are PNG despite their .jpg names."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    to_native = canonical_to_native("affectnet")
+    dropped = {7: 3, 8: 2, 9: 1, 10: 1} if dropped is None else dropped
+    names = {7: "Contempt", 8: "None", 9: "Uncertain", 10: "Non-Face"}
+    images = root / "Manually_Annotated_Images"
+    if nested:
+        images = images / "Manually_Annotated_Images"
+    out = Layout(root, _as_dict(counts), dropped={names[k]: v for k, v in dropped.items() if v})
+    landmarks = ";".join(f"{v:.2f}" for v in rng.uniform(0, 40, 136))
+    pngs = 0
+    for split, fname in (("train", "training.csv"), ("test", "validation.csv")):
+        if split not in counts:
+            continue
+        rows, n = [], 0
+
+        def row(sub: str, code: int) -> list:
+            x, y = int(rng.integers(0, 8)), int(rng.integers(0, 8))
+            return [sub, x, y, 28, 30, landmarks, code, f"{rng.uniform(-1, 1):.4f}", f"{rng.uniform(-1, 1):.4f}"]
+
+        for y in _labels(counts[split], rng):
+            n += 1
+            sub = f"{n % 3 + 1}/{split}{n:04d}.jpg"
+            path = images / sub
+            if len(out.corrupt) < corrupt and split == "train":
+                write_corrupt(path)
+                out.corrupt.append(path.relative_to(root).as_posix())
+            elif pngs < png_named_jpg:
+                save(path, image(rng, (40, 40)), "PNG")
+                pngs += 1
+            else:
+                save(path, image(rng, (40, 40)))
+            rows.append(row(sub, to_native[int(y)]))
+        if split == "train":
+            for code, k in dropped.items():
+                for _ in range(k):
+                    n += 1
+                    sub = f"1/drop{n:04d}.jpg"
+                    save(images / sub, image(rng, (40, 40)))
+                    rows.append(row(sub, code))
+            for k in range(missing):
+                sub = f"2/missing{k}.jpg"
+                rows.append(row(sub, 1))
+                out.missing.append((images / sub).relative_to(root).as_posix())
+        has_header = header[split] if isinstance(header, dict) else header
+        lines = ([AFFECTNET_HEADER] if has_header else []) + rows
+        if split == "train":
+            for k in range(malformed):
+                lines.append([f"1/bad{k}.jpg", 1, 2, 3])  # truncated row
+                out.malformed.append(f"Manually_Annotated_file_lists/{fname}:line {len(lines)}")
+        (root / "Manually_Annotated_file_lists").mkdir(parents=True, exist_ok=True)
+        with open(root / "Manually_Annotated_file_lists" / fname, "w", newline="") as f:
+            csv.writer(f).writerows(lines)
+    return out
+
+
+# --- ExpW --------------------------------------------------------------------------------------------
+
+def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Sequence[int] = (1, 2, 3),
+              missing: int = 1, corrupt: int = 1, malformed: int = 1, seed: int = 0) -> Layout:
+    """label/label.lst + image/origin/<photo>.jpg, several faces per photo (cycling faces_per_photo).
+    `counts` is per canonical class over the whole dataset (ExpW has no official split): Layout.counts
+    holds it under the key "all". The missing photo holds 2 extra faces; the corrupt photo is counted."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    to_native = canonical_to_native("expw")
+    out = Layout(root, {"all": dict(zip(CLASSES, map(int, counts)))})
+    labels = list(_labels(counts, rng))
+    lines, photo = [], 0
+    while labels:
+        k = min(faces_per_photo[photo % len(faces_per_photo)], len(labels))
+        name = f"photo_{photo:05d}.jpg"
+        path = root / "image" / "origin" / name
+        if len(out.corrupt) < corrupt:
+            write_corrupt(path)
+            out.corrupt.append(f"image/origin/{name}")
+        else:
+            save(path, image(rng, (60, 90)))
+        for face in range(k):
+            y = labels.pop()
+            left, top = 5 + 28 * face, int(rng.integers(2, 20))
+            lines.append(f"{name} {face} {top} {left} {left + 24} {top + 30} {rng.uniform(20, 90):.2f} "
+                         f"{to_native[int(y)]}")
+        photo += 1
+    for k in range(missing):
+        for face in range(2):
+            lines.append(f"gone_{k}.jpg {face} 3 {4 + 30 * face} {28 + 30 * face} 33 50.0 3")
+            out.missing.append(f"image/origin/gone_{k}.jpg#{face}")
+    for k in range(malformed):
+        lines.append(f"photo_00000.jpg 9 3 4 28")  # too few fields
+        out.malformed.append(f"label/label.lst:line {len(lines)}")
+    (root / "label").mkdir(parents=True, exist_ok=True)
+    (root / "label" / "label.lst").write_text("\n".join(lines) + "\n")
+    return out
+
+
+# --- FER2013 -----------------------------------------------------------------------------------------
+
+FER_USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+FER_VARIANTS = ("fer2013.csv", "icml_face_data.csv", "train.csv", "folders")
+
+
+def make_fer2013(root: str | Path, counts_by_split: Counts, variant: str = "fer2013.csv", *,
+                 subdir: bool = False, malformed: int = 0, seed: int = 0) -> Layout:
+    """FER2013 in one of its releases, in root or (subdir=True) in root/fer2013/:
+    - 'fer2013.csv' (emotion,pixels,Usage), 'icml_face_data.csv' (emotion, Usage, pixels);
+    - 'train.csv' (emotion,pixels; train split only) plus an unlabelled test.csv (pixels) of val + test;
+    - 'folders': train/<class>/Training_<n>.jpg, test/<class>/{PublicTest,PrivateTest}_<n>.jpg.
+    `malformed` appends rows with 2,303 pixel values to the csv variants (in the Training part)."""
+    if variant not in FER_VARIANTS:
+        raise ValueError(f"variant must be one of {FER_VARIANTS}")
+    root = Path(root)
+    base = root / "fer2013" if subdir else root
+    base.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    to_native = canonical_to_native("fer2013")
+    rel = "fer2013/" if subdir else ""
+    out = Layout(root, _as_dict(counts_by_split))
+    rows = []  # (native emotion, pixel string, usage, split, canonical)
+    for split, c in counts_by_split.items():
+        for y in _labels(c, rng):
+            px = rng.integers(0, 256, 48 * 48)
+            rows.append((to_native[int(y)], " ".join(map(str, px)), FER_USAGE[split], split, int(y)))
+    bad = " ".join(["7"] * (48 * 48 - 1))
+    if variant == "folders":
+        seen: dict[str, int] = {}
+        for _, px, usage, split, y in rows:
+            top = "train" if split == "train" else "test"
+            seen[usage] = seen.get(usage, 0) + 1
+            a = np.array(px.split(), dtype=np.uint8).reshape(48, 48)
+            path = base / top / CLASSES[y].lower() / f"{usage}_{seen[usage]}.jpg"
+            save(path, Image.fromarray(a, "L"))
+        return out
+    if variant == "train.csv":
+        with open(base / "train.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["emotion", "pixels"])
+            n = 1
+            for e, px, _, split, _ in rows:
+                if split == "train":
+                    w.writerow([e, px])
+                    n += 1
+            for _ in range(malformed):
+                w.writerow([3, bad])
+                n += 1
+                out.malformed.append(f"{rel}train.csv:line {n}")
+        with open(base / "test.csv", "w", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerow(["pixels"])
+            w.writerows([px] for _, px, _, split, _ in rows if split != "train")
+        out.counts = {k: v for k, v in out.counts.items() if k == "train"}
+        return out
+    icml = variant == "icml_face_data.csv"
+    with open(base / variant, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["emotion", " Usage", " pixels"] if icml else ["emotion", "pixels", "Usage"])
+        n = 1
+        for e, px, usage, _, _ in rows:
+            w.writerow([e, usage, px] if icml else [e, px, usage])
+            n += 1
+        for _ in range(malformed):
+            w.writerow([3, "Training", bad] if icml else [3, bad, "Training"])
+            n += 1
+            out.malformed.append(f"{rel}{variant}:line {n}")
+    return out
