@@ -1,0 +1,349 @@
+"""Exact and near duplicates within and across splits: the leakage a test score should not contain.
+
+Method (no all-pairs comparison, so AffectNet's ~290k faces take minutes on two cores):
+1. One pass over the decoded images, in chunks: a content digest per image (exact duplicates), and a
+   16 x 16 box-averaged thumbnail normalised to mean 0 and std 1, so brightness and contrast shifts vanish
+   and JPEG noise and down-and-up resizing barely register. Flat images (std < 1 grey level) get no
+   thumbnail: they would all "match" each other; exact copies of them are still found by the digest.
+2. A 64-bit hash per thumbnail: the signs of its projections on the top 64 principal components of the
+   dataset's own thumbnails (mirrored ones included). Faces all look alike, so a fixed hash (pHash's DCT
+   signs) puts most of them in a few buckets; principal components split them evenly.
+3. Multi-index buckets: TABLES tables, each keyed by some of the top hash bits (seeded choice; about
+   log2(n / PER_BUCKET) bits, so buckets stay small whatever the dataset's size). Two
+   images sharing a key in any table, and within MAX_HAMMING bits overall, are a candidate pair. Mirror
+   images: the hash of each horizontally flipped thumbnail goes into the same buckets, and an image that
+   meets another's flipped hash is a mirror candidate.
+4. Verification, because a coarse match is not proof: the thumbnails' correlation must reach NEAR_CORR,
+   and a finer band-pass view (32 x 32 minus its 8 x 8 blur: eyes, mouth, hair edges rather than
+   lighting) must correlate at least FINE_CORR.
+Thresholds were chosen on synthetic faces (resemote.data.synthetic), which are far more alike than real
+ones: harsh JPEG (q 60), contrast x1.3 with clipping and 64 -> 24 -> 64 resizing are found in >= 98 % of
+cases, and distinct faces pass at a rate of about 1 in 100,000 pairs (see benchmarks/README.md).
+
+`audit_arrays` works on arrays already in memory or memory-mapped (tests, benchmarks);
+`audit_dataset` decodes a dataset's splits through the cache first.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from itertools import combinations
+from typing import Mapping, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+THUMB = 16          # thumbnail side for hashing and the first check
+FINE, BLUR = 32, 8  # band-pass view for the second check
+NEAR_CORR = 0.96
+FINE_CORR = 0.85
+HASH_BITS = 64
+TABLES = 10
+PER_BUCKET = 4      # key bits are chosen so that a table has about this many entries per bucket
+KEY_FROM = 40       # keys use the top 40 components, whose signs survive small changes best
+MAX_HAMMING = 16
+BIG_BUCKET = 1024   # buckets larger than this are paired in blocks to bound memory
+SEED = 0            # fixed: the audit is deterministic
+CHUNK = 4096
+
+
+# --- features ----------------------------------------------------------------------------------------
+
+def _box_matrix(n: int, m: int) -> np.ndarray:
+    """(m, n) matrix averaging n samples into m equal bins (fractional overlaps weighted): A @ x resizes."""
+    edges = np.arange(m + 1) * n / m
+    lo, hi = edges[:-1, None], edges[1:, None]
+    j = np.arange(n)[None, :]
+    a = np.clip(np.minimum(hi, j + 1) - np.maximum(lo, j), 0, None)
+    return (a / a.sum(1, keepdims=True)).astype(np.float32)
+
+
+def _normalise(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to mean 0, std 1; flat rows (std < 1 grey level) to zeros. Returns (rows, is_flat)."""
+    t = t.reshape(len(t), -1)
+    t = t - t.mean(1, keepdims=True)
+    sd = t.std(1, keepdims=True)
+    flat = sd[:, 0] < 1.0
+    return np.where(flat[:, None], 0.0, t / np.maximum(sd, 1e-6)).astype(np.float32), flat
+
+
+def thumbnails(images: np.ndarray, side: int = THUMB) -> tuple[np.ndarray, np.ndarray]:
+    """(N, side*side) normalised thumbnails of (N, H, W) uint8 images, and which are flat."""
+    a, b = _box_matrix(images.shape[1], side), _box_matrix(images.shape[2], side)
+    return _normalise(a @ np.asarray(images, dtype=np.float32) @ b.T)
+
+
+def fine_features(images: np.ndarray) -> np.ndarray:
+    """(N, FINE*FINE) unit-norm band-pass views: the FINE x FINE thumbnail minus its BLUR x BLUR blur."""
+    side = min(FINE, images.shape[1], images.shape[2])
+    a, b = _box_matrix(images.shape[1], side), _box_matrix(images.shape[2], side)
+    t = a @ np.asarray(images, dtype=np.float32) @ b.T
+    c = _box_matrix(side, BLUR)
+    up = c.T / c.T.sum(1, keepdims=True)  # back to side x side, each pixel its bin's mean
+    t = (t - up @ (c @ t @ c.T) @ up.T).reshape(len(t), -1)
+    t = t - t.mean(1, keepdims=True)
+    return t / np.maximum(np.linalg.norm(t, axis=1, keepdims=True), 1e-6)
+
+
+def _mirror(z: np.ndarray, side: int) -> np.ndarray:
+    """Thumbnails of the mirrored images (box averaging commutes with a horizontal flip)."""
+    return z.reshape(len(z), side, side)[:, :, ::-1].reshape(len(z), side * side)
+
+
+# --- candidates --------------------------------------------------------------------------------------
+
+def _fit_projection(z: np.ndarray, usable: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.flatnonzero(usable)
+    idx = rng.choice(idx, size=min(len(idx), 20000), replace=False) if len(idx) else idx
+    sample = z[np.sort(idx)].astype(np.float32)
+    sample = np.concatenate([sample, _mirror(sample, THUMB)])
+    mean = sample.mean(0) if len(sample) else np.zeros(z.shape[1], np.float32)
+    if len(sample) < 2:
+        return mean, np.eye(z.shape[1], HASH_BITS, dtype=np.float32)
+    _, vecs = np.linalg.eigh(np.cov((sample - mean).T))
+    return mean, vecs[:, ::-1][:, :HASH_BITS].astype(np.float32).copy()
+
+
+def _bits(z: np.ndarray, mean: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+    out = np.empty((len(z), HASH_BITS), dtype=bool)
+    for a in range(0, len(z), 65536):
+        out[a:a + 65536] = (z[a:a + 65536].astype(np.float32) - mean) @ vecs > 0
+    return out
+
+
+def _pack(bits: np.ndarray) -> np.ndarray:
+    return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
+
+
+def _bucket_pairs(order: np.ndarray, keys: np.ndarray, block: int = 1 << 22):
+    """Yield blocks (p, q) of all pairs of entries sharing a key (entry indices, p before q in `order`),
+    about `block` pairs at a time so that memory stays bounded even for a huge bucket."""
+    k = keys[order]
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    sizes = np.diff(np.r_[starts, len(k)])
+    for b in np.unique(sizes[sizes > 1]):
+        s = starts[sizes == b]
+        if b <= BIG_BUCKET:  # many buckets of one size: vectorised
+            p, q = np.triu_indices(b, 1)
+            step = max(1, block // len(p))
+            for c in range(0, len(s), step):
+                sc = s[c:c + step, None]
+                yield order[(sc + p).ravel()], order[(sc + q).ravel()]
+        else:  # a huge bucket: row blocks
+            rows = max(1, block // b)
+            for s0 in s:
+                for r0 in range(0, b - 1, rows):
+                    r = np.arange(r0, min(r0 + rows, b - 1))
+                    counts = b - r - 1
+                    p = np.repeat(r, counts)
+                    q = np.arange(len(p)) - np.repeat(np.cumsum(counts) - counts, counts) + p + 1
+                    yield order[s0 + p], order[s0 + q]
+
+
+def candidates(bits: np.ndarray, mbits: np.ndarray, usable: np.ndarray,
+               progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs (i, j, mirrored) from multi-index buckets, i < j, deduplicated."""
+    n = len(bits)
+    code, mcode = _pack(bits), _pack(mbits)
+    ids = np.flatnonzero(usable)
+    rng = np.random.default_rng(SEED)
+    key_bits = int(np.clip(round(np.log2(max(len(ids), 1) / PER_BUCKET)), 4, 20))
+    weights = (1 << np.arange(key_bits)).astype(np.int64)
+    # entries: every usable image once as itself and once mirrored
+    who = np.r_[ids, ids]
+    flip = np.r_[np.zeros(len(ids), bool), np.ones(len(ids), bool)]
+    found = []
+    for _ in tqdm(range(TABLES), desc="audit buckets", unit="table", disable=not progress):
+        pos = np.sort(rng.choice(KEY_FROM, size=key_bits, replace=False))
+        keys = np.r_[bits[ids][:, pos] @ weights, mbits[ids][:, pos] @ weights]
+        order = np.argsort(keys, kind="stable")
+        for p, q in _bucket_pairs(order, keys):
+            fp, fq = flip[p], flip[q]
+            keep = ~(fp & fq) & (who[p] != who[q])  # mirrored-mirrored repeats plain-plain; no self-mirrors
+            p, q, fp, fq = p[keep], q[keep], fp[keep], fq[keep]
+            i, j = who[p], who[q]
+            # Hamming distance over the whole hash: of i with j, or of i with j's mirror
+            a = np.where(fp, mcode[i], code[i])
+            b = np.where(fq, mcode[j], code[j])
+            close = np.bitwise_count(a ^ b) <= MAX_HAMMING
+            i, j, mirrored = i[close], j[close], (fp | fq)[close]
+            lo, hi = np.minimum(i, j), np.maximum(i, j)
+            found.append(np.unique((lo * n + hi) * 2 + mirrored))
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool)
+    u = np.unique(np.concatenate(found))
+    pair, mirrored = u // 2, (u % 2).astype(bool)
+    return pair // n, pair % n, mirrored
+
+
+# --- the audit ---------------------------------------------------------------------------------------
+
+def _digest(img: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(img).tobytes(), digest_size=12).digest()
+
+
+class _Images:
+    """Several splits' arrays seen as one, by global index, without concatenating them."""
+
+    def __init__(self, arrays: Sequence[np.ndarray]):
+        self.arrays = list(arrays)
+        self.offsets = np.cumsum([0] + [len(a) for a in self.arrays])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def chunks(self, size: int):
+        for k, a in enumerate(self.arrays):
+            for s in range(0, len(a), size):
+                yield int(self.offsets[k] + s), np.asarray(a[s:s + size])
+
+    def take(self, idx: np.ndarray) -> np.ndarray:
+        out = np.empty((len(idx),) + self.arrays[0].shape[1:], np.uint8)
+        part = np.searchsorted(self.offsets, idx, side="right") - 1
+        for k, a in enumerate(self.arrays):
+            m = part == k
+            if m.any():
+                local = idx[m] - self.offsets[k]
+                o = np.argsort(local)  # sorted reads are kinder to a memory map
+                rows = np.empty((m.sum(),) + a.shape[1:], np.uint8)
+                rows[o] = a[local[o]]
+                out[m] = rows
+        return out
+
+
+def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[str]] | None = None, *,
+                 progress: bool = False) -> dict:
+    """Duplicate pairs among already-decoded images: {split: (N, H, W) uint8} (arrays or memory maps).
+
+    Returns {"pairs": [{"a": {"split", "path"}, "b": {...}, "kind", "distance"}], "summary": {...},
+    "images": {split: n}}; "path" is refs[split][i] when given, else the index as a string.
+    `distance` is 0 for exact copies, else 1 - the thumbnails' correlation (plain or mirrored).
+    """
+    names = list(splits)
+    imgs = _Images([splits[s] for s in names])
+    n = len(imgs)
+    split_of = np.repeat(np.arange(len(names)), np.diff(imgs.offsets))
+    if n and (imgs.arrays[0].ndim != 3 or any(a.shape[1:] != imgs.arrays[0].shape[1:] for a in imgs.arrays)):
+        raise ValueError("expected (N, H, W) uint8 arrays of one image size")
+
+    # 1. digests and thumbnails, one chunked pass
+    z = np.zeros((n, THUMB * THUMB), np.float16)  # float16 halves memory: 148 MB for 290k images
+    flat = np.zeros(n, bool)
+    digests: list[bytes] = []
+    with tqdm(total=n, desc="audit features", unit="img", disable=not progress) as bar:
+        for start, x in imgs.chunks(CHUNK):
+            t, f = thumbnails(x)
+            z[start:start + len(x)], flat[start:start + len(x)] = t, f
+            digests += [_digest(im) for im in x]
+            bar.update(len(x))
+
+    # exact copies: group by digest; only each group's first member goes on to the near search
+    first: dict[bytes, int] = {}
+    rep = np.empty(n, np.int64)
+    for i, d in enumerate(digests):
+        rep[i] = first.setdefault(d, i)
+    pairs: list[tuple[int, int, str, float]] = []
+    members: dict[int, list[int]] = {}
+    for i in np.flatnonzero(rep != np.arange(n)):
+        members.setdefault(int(rep[i]), [int(rep[i])]).append(int(i))
+    for group in members.values():
+        if len(group) <= 50:
+            pairs += [(a, b, "exact", 0.0) for a, b in combinations(group, 2)]
+        else:  # a very common image (blank frames): a star, not ~n^2/2 pairs
+            pairs += [(group[0], b, "exact", 0.0) for b in group[1:]]
+
+    # 2-3. hashes and candidates among distinct, non-flat images
+    usable = (rep == np.arange(n)) & ~flat
+    mean, vecs = _fit_projection(z, usable, np.random.default_rng(SEED))
+    bits = _bits(z, mean, vecs)
+    mbits = np.empty_like(bits)
+    for a in range(0, n, 65536):
+        mbits[a:a + 65536] = _bits(_mirror(z[a:a + 65536], THUMB), mean, vecs)
+    ci, cj, cm = candidates(bits, mbits, usable, progress)
+
+    # 4. verification: thumbnail correlation, then the finer band-pass view
+    corr = np.empty(len(ci), np.float32)
+    for a in range(0, len(ci), 65536):
+        i, j, m = ci[a:a + 65536], cj[a:a + 65536], cm[a:a + 65536]
+        zj = z[j].astype(np.float32)
+        zj[m] = _mirror(zj[m], THUMB)
+        corr[a:a + 65536] = np.einsum("ij,ij->i", z[i].astype(np.float32), zj) / z.shape[1]
+    ok = corr >= NEAR_CORR
+    ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
+    if len(ci):
+        involved = np.unique(np.r_[ci, cj])
+        fine = fine_features(imgs.take(involved))
+        fi, fj = fine[np.searchsorted(involved, ci)], fine[np.searchsorted(involved, cj)]
+        fj[cm] = _mirror(fj[cm], int(np.sqrt(fine.shape[1])))
+        ok = np.einsum("ij,ij->i", fi, fj) >= FINE_CORR
+        ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
+    plain = {(int(i), int(j)) for i, j, m in zip(ci, cj, cm) if not m}
+    for i, j, m, c in zip(ci, cj, cm, corr):
+        if m and (int(i), int(j)) in plain:
+            continue  # a symmetric face matches both ways: report it once, as a near copy
+        pairs.append((int(i), int(j), "mirror" if m else "near", round(max(0.0, 1.0 - float(c)), 4)))
+
+    # report, earlier split first
+    def where(i: int) -> dict:
+        k = int(split_of[i])
+        local = i - int(imgs.offsets[k])
+        return {"split": names[k], "path": refs[names[k]][local] if refs else str(local)}
+
+    summary = {f"{a}-{b}": 0 for a, b in combinations(names, 2)}
+    summary.update({f"within-{s}": 0 for s in names})
+    out = []
+    for i, j, kind, dist in sorted(pairs, key=lambda p: (min(split_of[p[0]], split_of[p[1]]), p[0], p[1])):
+        if (split_of[j], j) < (split_of[i], i):
+            i, j = j, i
+        si, sj = names[split_of[i]], names[split_of[j]]
+        summary[f"within-{si}" if si == sj else f"{si}-{sj}"] += 1
+        out.append({"a": where(i), "b": where(j), "kind": kind, "distance": dist})
+    return {"pairs": out, "summary": summary, "images": {s: len(splits[s]) for s in names}}
+
+
+def audit_dataset(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
+                  progress: bool = True) -> dict:
+    """Decode every split of a dataset (through the cache) and audit it; damaged images are skipped and
+    listed under "skipped" (or, with strict, the first one is an error)."""
+    from . import dataset_class
+    from .cache import decode
+
+    cls = dataset_class(name)
+    arrays, refs, skipped, seen = {}, {}, [], set()
+    for split in cls.splits:
+        ds = cls(root, split, strict=strict)
+        dec = decode(ds, size, progress=progress)
+        arrays[split], refs[split] = dec.images, dec.refs
+        for s in dec.skipped:
+            if (s["path"], s["reason"]) not in seen:
+                seen.add((s["path"], s["reason"]))
+                skipped.append(s)
+        if getattr(ds, "kind", None) == "kaggle" and name == "fer2013":
+            break  # the later Kaggle FER2013 release has labels for train only
+    result = audit_arrays(arrays, refs, progress=progress)
+    return {"dataset": cls.title, **result, "skipped": skipped}
+
+
+def format_audit(d: dict, *, show: int = 20) -> str:
+    """A readable summary: pair counts per split combination and kind, then the first pairs."""
+    pairs = d["pairs"]
+    kinds = {k: sum(p["kind"] == k for p in pairs) for k in ("exact", "near", "mirror")}
+    images = d.get("images", {})
+    lines = [f"Duplicate audit - {d.get('dataset', '')}: "
+             + ", ".join(f"{s} {n:,}" for s, n in images.items()) + " images",
+             f"  pairs: {len(pairs):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())})"]
+    for key, n in d["summary"].items():
+        flag = "   <- leakage into evaluation" if n and not key.startswith("within-") else ""
+        lines.append(f"  {key:<16}{n:>8,}{flag}")
+    for p in pairs[:show]:
+        lines.append(f"  {p['kind']:<7}{p['distance']:<8}{p['a']['split']}:{p['a']['path']}  "
+                     f"{p['b']['split']}:{p['b']['path']}")
+    if len(pairs) > show:
+        lines.append(f"  ... and {len(pairs) - show:,} more (--json lists them all)")
+    skipped = d.get("skipped", [])
+    lines.append(f"skipped: {len(skipped)} (missing or unreadable images, malformed label rows)")
+    for s in skipped[:10]:
+        lines.append(f"  {s['path']}: {s['reason']}")
+    if len(skipped) > 10:
+        lines.append(f"  ... and {len(skipped) - 10} more (--json lists them all)")
+    return "\n".join(lines)
