@@ -35,10 +35,10 @@ from tqdm.auto import tqdm
 
 THUMB = 16          # thumbnail side for hashing and the first check
 FINE, BLUR = 32, 8  # band-pass view for the second check
-NEAR_CORR = 0.96
+NEAR_CORR = 0.97
 FINE_CORR = 0.85
 HASH_BITS = 64
-TABLES = 10
+TABLES = 16
 PER_BUCKET = 4      # key bits are chosen so that a table has about this many entries per bucket
 KEY_FROM = 40       # keys use the top 40 components, whose signs survive small changes best
 MAX_HAMMING = 16
@@ -100,7 +100,8 @@ def _fit_projection(z: np.ndarray, usable: np.ndarray, rng: np.random.Generator)
     mean = sample.mean(0) if len(sample) else np.zeros(z.shape[1], np.float32)
     if len(sample) < 2:
         return mean, np.eye(z.shape[1], HASH_BITS, dtype=np.float32)
-    _, vecs = np.linalg.eigh(np.cov((sample - mean).T))
+    sample -= mean
+    _, vecs = np.linalg.eigh(sample.T @ sample / (len(sample) - 1))  # float32 covariance: fast
     return mean, vecs[:, ::-1][:, :HASH_BITS].astype(np.float32).copy()
 
 
@@ -115,7 +116,7 @@ def _pack(bits: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
 
 
-def _bucket_pairs(order: np.ndarray, keys: np.ndarray, block: int = 1 << 22):
+def _bucket_pairs(order: np.ndarray, keys: np.ndarray, block: int = 1 << 20):
     """Yield blocks (p, q) of all pairs of entries sharing a key (entry indices, p before q in `order`),
     about `block` pairs at a time so that memory stays bounded even for a huge bucket."""
     k = keys[order]
@@ -270,13 +271,13 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
         corr[a:a + 65536] = np.einsum("ij,ij->i", z[i].astype(np.float32), zj) / z.shape[1]
     ok = corr >= NEAR_CORR
     ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
-    if len(ci):
-        involved = np.unique(np.r_[ci, cj])
-        fine = fine_features(imgs.take(involved))
-        fi, fj = fine[np.searchsorted(involved, ci)], fine[np.searchsorted(involved, cj)]
-        fj[cm] = _mirror(fj[cm], int(np.sqrt(fine.shape[1])))
-        ok = np.einsum("ij,ij->i", fi, fj) >= FINE_CORR
-        ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
+    ok = np.zeros(len(ci), bool)
+    for a in range(0, len(ci), 2048):  # pairs in chunks: memory stays flat however many survive
+        i, j, m = ci[a:a + 2048], cj[a:a + 2048], cm[a:a + 2048]
+        xj = imgs.take(j)
+        xj[m] = xj[m][:, :, ::-1]
+        ok[a:a + 2048] = np.einsum("ij,ij->i", fine_features(imgs.take(i)), fine_features(xj)) >= FINE_CORR
+    ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
     plain = {(int(i), int(j)) for i, j, m in zip(ci, cj, cm) if not m}
     for i, j, m, c in zip(ci, cj, cm, corr):
         if m and (int(i), int(j)) in plain:
