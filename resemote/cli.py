@@ -36,6 +36,53 @@ def cmd_audit(a: argparse.Namespace) -> None:
     _print_json(r) if a.json else print(format_audit(r))
 
 
+def cmd_train(a: argparse.Namespace) -> None:
+    from .train import train
+    m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
+              batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
+              val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict)
+    lo, hi = m["test_accuracy_ci95"]
+    tag = " [synthetic data]" if m.get("synthetic") else ""
+    print(f"{m['dataset']} {m['config']} seed {m['seed']}{tag}: test accuracy {m['test_accuracy']:.4f} "
+          f"(95% CI {lo:.3f}-{hi:.3f}), best epoch {m['best_epoch']}; results in {a.out}/metrics.json")
+
+
+def cmd_evaluate(a: argparse.Namespace) -> None:
+    from .checkpoint import load_model
+    from .data import get_dataset
+    from .data.cache import decode
+    from .evaluate import device_name, evaluate
+    from .pipeline import DeviceImages
+    from .train import resolve_device
+    dev = resolve_device(a.device)
+    model, meta = load_model(a.checkpoint, dev)
+    size = meta["input"]["size"][0]
+    ds = get_dataset(a.dataset, a.root, a.split, strict=a.strict)
+    d = decode(ds, size)
+    m = evaluate(model, DeviceImages(d.images, d.labels, dev),
+                 flip_seed=a.released_test_flips if a.released_test_flips is not None else None)
+    m = {"checkpoint": str(a.checkpoint), "dataset": a.dataset, "split": a.split, "config": meta["config"],
+         "n": len(d), "data_fingerprint": d.fingerprint, "device": device_name(dev), "skipped": len(d.skipped),
+         "synthetic": ds.synthetic, **m}
+    if a.json:
+        _print_json(m)
+    else:
+        lo, hi = m["accuracy_ci95"]
+        print(f"{a.dataset}/{a.split} ({m['n']} images): accuracy {m['accuracy']:.4f} (95% CI {lo:.3f}-{hi:.3f}), "
+              f"balanced {m['balanced_accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, loss {m['loss']:.4f}")
+
+
+def cmd_import_official(a: argparse.Namespace) -> None:
+    from .checkpoint import import_official
+    path = import_official(a.src, a.out)
+    print(f"wrote {path} and {path.with_suffix('.json').name} (fc4 permuted to Angry..Surprise order)")
+
+
+def cmd_book(a: argparse.Namespace) -> None:
+    from .plan import main as plan_main
+    plan_main(a.plan, a.runs, a.data, a.out, build=not a.no_build, run=not a.no_run, dry_run=a.dry_run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="resemote", description="ResEmoteNet, reproduced honestly.")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -57,6 +104,52 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--json", action="store_true")
         s.add_argument("--strict", action="store_true", help="stop at the first damaged image or row")
         s.set_defaults(func=func)
+
+    s = sub.add_parser("train", help="train a configuration on a dataset (resumes an unfinished --out)")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--root", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--config", default="C1", help="C1 (ResEmoteNet) or an ablation C2-C6")
+    s.add_argument("--protocol", default="paper", help="paper (default) or released")
+    s.add_argument("--epochs", type=int, help="default: the protocol's (80)")
+    s.add_argument("--batch-size", type=int, help="default: the protocol's (16)")
+    s.add_argument("--lr", type=float, help="default: the protocol's (1e-3)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    s.add_argument("--image-size", type=int, default=64)
+    s.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of train held out for validation where the dataset has no val split")
+    s.add_argument("--released-test-flips", action="store_true",
+                   help="flip test images at random as the released code does (off: deterministic)")
+    s.add_argument("--strict", action="store_true", help="stop at the first damaged image or row")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("evaluate", help="evaluate a checkpoint on one split")
+    s.add_argument("--checkpoint", required=True, help="ours (.safetensors + .json) or released (.pt/.pth)")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--root", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--strict", action="store_true")
+    s.add_argument("--released-test-flips", type=int, metavar="SEED",
+                   help="flip test images at random (seeded), as the released code does")
+    s.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("import-official", help="convert a released ResEmoteNet checkpoint to ours")
+    s.add_argument("src")
+    s.add_argument("--out", required=True, help="destination (.safetensors; a .json sidecar is written beside)")
+    s.set_defaults(func=cmd_import_official)
+
+    s = sub.add_parser("book", help="run the plan (runs.yml) where results are not current, then build the book")
+    s.add_argument("--plan", help="run plan (default: runs.yml)")
+    s.add_argument("--runs", help="run directories (default: runs/)")
+    s.add_argument("--data", help="datasets folder (default: data/)")
+    s.add_argument("--out", help="build folder (default: _build/; the HTML lands in _build/_build/html)")
+    s.add_argument("--dry-run", action="store_true", help="print the resolved runs and their commands only")
+    s.add_argument("--no-run", action="store_true", help="build from the results already there")
+    s.add_argument("--no-build", action="store_true", help="execute the runs, do not build")
+    s.set_defaults(func=cmd_book)
 
     return p
 

@@ -10,15 +10,20 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp_path)`, then move the finished file to `path`."""
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], fsync: bool = True) -> None:
+    """Call `write(tmp_path)`, then move the finished file to `path`.
+
+    `fsync=False` still survives a killed process (the rename is atomic and the page cache outlives it),
+    only not a power cut; the per-epoch resume state uses it, being large and rewritten every epoch.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         write(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        if fsync:
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

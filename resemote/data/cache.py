@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -25,7 +24,7 @@ from ..errors import ResEmoteError
 from ..io import write_text
 from .base import FaceDataset
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: large JPEGs decoded at reduced DCT scale (read_scaled)
 PARALLEL_FROM = 2000  # below this many images, forking workers costs more than it saves
 
 
@@ -65,11 +64,15 @@ def _decode_range(args: tuple[str, int, int, int, int]) -> list[tuple[int, str]]
     failed = []
     for i in range(start, stop):
         try:
-            out[i] = to_gray(_WORKER_DS.read(_WORKER_DS.samples[i]), size)
+            out[i] = to_gray(_WORKER_DS.read_scaled(_WORKER_DS.samples[i], size), size)
         except Exception as e:  # a missing, truncated or non-image file: reported, not fatal
             failed.append((i, _reason(e)))
     out.flush()
     return failed
+
+
+def _decode_counted(args: tuple[str, int, int, int, int]) -> tuple[int, list[tuple[int, str]]]:
+    return args[4] - args[3], _decode_range(args)
 
 
 def _reason(e: Exception) -> str:
@@ -103,10 +106,11 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
     bar = tqdm(total=n, desc=f"decode {ds.name}/{ds.split}", unit="img", disable=not progress or n < 500)
     try:
         if workers > 1 and n >= PARALLEL_FROM:
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-                for r, f in zip(ranges, pool.map(_decode_range, ranges)):
+            with get_context("fork").Pool(workers) as pool:
+                # unordered: the bar moves as chunks finish; each chunk writes its own rows of the map
+                for count, f in pool.imap_unordered(_decode_counted, ranges):
                     failed += f
-                    bar.update(r[4] - r[3])
+                    bar.update(count)
         else:
             for r in ranges:
                 failed += _decode_range(r)
@@ -115,6 +119,7 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
         bar.close()
         _WORKER_DS = None
 
+    failed.sort()  # chunks finish in any order; report (and fail strict) in index order
     bad = {i for i, _ in failed}
     if bad and ds.strict:
         i, why = failed[0]

@@ -41,7 +41,7 @@ EXPRESSIONS = np.array([
     [0.02, 0.35, 0.80, -0.09, 0.00, 0.26, 0.0],     # Sad: slight frown, inner brows up
     [0.13, 0.05, 1.60, 0.00, 0.22, 0.19, 0.0],      # Surprise: high brows, wide eyes, round open mouth
 ])
-JITTER = np.array([0.04, 0.14, 0.20, 0.035, 0.04, 0.04, 0.3])
+JITTER = np.array([0.03, 0.10, 0.14, 0.025, 0.03, 0.03, 0.2])
 
 
 def class_counts(n: int) -> np.ndarray:
@@ -65,10 +65,10 @@ def draw_face(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     u = (xs + 0.5) / SIZE * 2 - 1
     v = (ys + 0.5) / SIZE * 2 - 1
     # head pose: in-plane rotation, scale, shift; "turn" squeezes one side of the face
-    ang = rng.normal(0, 0.16)
-    scale = rng.uniform(0.78, 1.02)
-    tx, ty = rng.normal(0, 0.07, size=2)
-    turn = rng.normal(0, 0.12)
+    ang = rng.normal(0, 0.12)
+    scale = rng.uniform(0.85, 1.05)
+    tx, ty = rng.normal(0, 0.05, size=2)
+    turn = rng.normal(0, 0.10)
     c, s = np.cos(ang), np.sin(ang)
     x = (c * (u - tx) + s * (v - ty)) / scale
     y = (-s * (u - tx) + c * (v - ty)) / scale
@@ -94,7 +94,7 @@ def draw_face(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         # brows: a thick segment over each eye; slant lifts the inner end
         t = np.clip((x - ex) * side / 0.16, -1, 1)  # -1 inner end, +1 outer end
         by = ey - 0.20 - raise_ - slant * 0.09 * (-t)
-        d = np.abs(y - by) - 0.035
+        d = np.abs(y - by) - 0.045
         inside = np.abs((x - ex) * side) <= 0.17
         ink(np.where(inside, _soft(d, px * 2), 0))
     # nose, and the wrinkle lines of disgust
@@ -109,20 +109,20 @@ def draw_face(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     inside = np.abs(x) <= w
     q = 1 - (x / w) ** 2
     upper = my + curve * q - 0.02 * wrinkle * q
-    ink(np.where(inside, _soft(np.abs(y - upper) - 0.025, px * 2), 0))
+    ink(np.where(inside, _soft(np.abs(y - upper) - 0.035, px * 2), 0))
     if mouth_open > 0.02:
         lower = upper + mouth_open * q * 1.2
         ink(np.where(inside & (y > upper) & (y < lower), 1.0, 0.0), dark * 0.6)
-    # occluders: a hand-like bright bar or a dark patch over part of the face, in a third of images
-    if rng.random() < 0.33:
+    # occluders: a hand-like bright bar or a dark patch over part of the face, in a fifth of images
+    if rng.random() < 0.2:
         ox, oy = rng.uniform(-0.8, 0.8), rng.uniform(-0.6, 0.8)
-        ow, oh = rng.uniform(0.15, 0.45), rng.uniform(0.1, 0.35)
+        ow, oh = rng.uniform(0.1, 0.35), rng.uniform(0.08, 0.25)
         tone = rng.uniform(0.0, 1.0)
         m = (np.abs(u - ox) < ow) & (np.abs(v - oy) < oh)
         img = np.where(m, tone, img)
     # lighting gradient and sensor noise
     gain = 1 + rng.normal(0, 0.25) * u + rng.normal(0, 0.15) * v
-    img = img * gain * rng.uniform(0.7, 1.2) + rng.normal(0, rng.uniform(0.02, 0.08), size=img.shape)
+    img = img * gain * rng.uniform(0.7, 1.2) + rng.normal(0, rng.uniform(0.01, 0.06), size=img.shape)
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 

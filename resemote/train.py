@@ -1,0 +1,268 @@
+"""Training: one loop, two protocols (`resemote.protocols`), resumable after any kill.
+
+The rules of an honest run:
+- train on the dataset's training split; select the epoch (and drop the LR, and stop early) on the
+  validation split only - the dataset's own, or a seeded stratified 10% of train where it has none;
+- evaluate the test split once, at the end, with the selected weights.
+
+Resuming: after every epoch the run directory gets the model, optimizer, scheduler, counters, history and
+every RNG state (atomically). Started again with the same directory, a run continues from the last finished
+epoch and, on the CPU, ends bit-for-bit where an uninterrupted run ends.
+"""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import results
+from .checkpoint import load_model, save_weights, sidecar
+from .data import dataset_class, stratified_split
+from .data.cache import decode
+from .data.classes import CLASSES
+from .errors import ResEmoteError
+from .evaluate import device_name, evaluate, inference_ms_per_image
+from .io import atomic_write, write_json, write_text
+from .model import CONFIGS, ResEmoteNet
+from .pipeline import DeviceImages
+from .protocols import PROTOCOLS
+
+# params that define a run: a directory holding a run with other values is refused
+DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
+            "val_fraction", "val_seed", "released_test_flips", "data_fingerprint")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ResEmoteError(f"unknown device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ResEmoteError("device cuda requested but torch sees no CUDA GPU; use --device cpu or auto")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ResEmoteError("device mps requested but this torch has no MPS support; use --device cpu or auto")
+    return dev
+
+
+def load_splits(dataset: str, root: str | Path, image_size: int = 64, val_fraction: float = 0.1,
+                val_seed: int = 0, strict: bool = False, progress: bool = True) -> dict:
+    """Decoded train/val/test arrays, the validation split carved from train where the dataset has none."""
+    cls = dataset_class(dataset)
+    train_ds = cls(root, "train", strict=strict)
+    test_ds = cls(root, "test", strict=strict)
+    train, test = decode(train_ds, image_size, progress=progress), decode(test_ds, image_size, progress=progress)
+    if "val" in cls.splits:
+        val = decode(cls(root, "val", strict=strict), image_size, progress=progress)
+        tr_img, tr_lab, va_img, va_lab = train.images, train.labels, val.images, val.labels
+        val_source, fp_parts = "the dataset's own validation split", [train.fingerprint, val.fingerprint]
+    else:
+        keep, held = stratified_split(train.labels, val_fraction, val_seed, groups=train.groups)
+        tr_img, tr_lab = train.images[keep], train.labels[keep]
+        va_img, va_lab = train.images[held], train.labels[held]
+        val_source = f"a stratified {val_fraction:.0%} of train (seed {val_seed})"
+        fp_parts = [train.fingerprint, hashlib.sha256(held.tobytes()).hexdigest()[:16]]
+    for name, labels in (("train", tr_lab), ("validation", va_lab), ("test", test.labels)):
+        if len(labels) < 2:
+            raise ResEmoteError(f"{cls.title} under {root}: the {name} split has {len(labels)} usable images; "
+                                f"need at least 2")
+    fingerprint = hashlib.sha256("|".join(fp_parts + [test.fingerprint]).encode()).hexdigest()[:16]
+    return {
+        "train": (tr_img, tr_lab), "val": (va_img, va_lab), "test": (test.images, test.labels),
+        "fingerprint": fingerprint, "val_source": val_source, "synthetic": train_ds.synthetic,
+        "skipped": train.skipped + test.skipped + (val.skipped if "val" in cls.splits else []),
+    }
+
+
+def class_weights(labels: np.ndarray, k: int = len(CLASSES)) -> torch.Tensor:
+    """Inverse training-class frequency, scaled so that a balanced set would get weight 1 everywhere."""
+    counts = np.bincount(labels, minlength=k).astype(float)
+    w = np.divide(len(labels), k * counts, out=np.zeros(k), where=counts > 0)
+    return torch.tensor(w, dtype=torch.float32)
+
+
+def git_commit() -> str:
+    """The code's commit, with '-dirty' when the checkout has uncommitted changes; 'unknown' outside git."""
+    try:
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", protocol: str = "paper",
+          epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
+          device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
+          released_test_flips: bool = False, strict: bool = False, progress: bool = True) -> dict:
+    """Train ResEmoteNet `config` on `dataset` under `protocol`, writing the run directory `out`.
+
+    Returns the metrics dict (also in `out/metrics.json`). A finished run is not trained again.
+    """
+    if config not in CONFIGS:
+        raise ResEmoteError(f"unknown configuration {config!r}: expected one of {', '.join(CONFIGS)}")
+    if protocol not in PROTOCOLS:
+        raise ResEmoteError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+    proto = PROTOCOLS[protocol]
+    epochs, batch_size, lr = epochs or proto.epochs, batch_size or proto.batch_size, lr or proto.lr
+    if epochs < 1 or batch_size < 2:
+        raise ResEmoteError(f"expected --epochs >= 1 and --batch-size >= 2, got {epochs} and {batch_size}")
+    dev = resolve_device(device)
+    out = Path(out)
+
+    data = load_splits(dataset, root, image_size, val_fraction, val_seed, strict, progress)
+    params = {
+        "dataset": dataset, "root": str(Path(root).resolve()), "config": config, "protocol": protocol,
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
+        "image_size": image_size, "val_fraction": val_fraction, "val_seed": val_seed,
+        "released_test_flips": released_test_flips, "data_fingerprint": data["fingerprint"],
+        "val_source": data["val_source"], "synthetic": data["synthetic"],
+        "split_sizes": {k: int(len(data[k][1])) for k in ("train", "val", "test")},
+        "protocol_settings": proto.as_dict(),
+    }
+    _claim(out, params)
+    if (out / "metrics.json").is_file():
+        return results.load_run(out).metrics
+
+    torch.manual_seed(seed)
+    model = ResEmoteNet(config).to(dev)
+    train_data = DeviceImages(*data["train"], device=dev)
+    val_data = DeviceImages(*data["val"], device=dev)
+    weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=proto.momentum, weight_decay=proto.weight_decay)
+    sched = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=proto.plateau_factor,
+                                                        patience=proto.plateau_patience)
+             if proto.plateau_factor else None)
+    order = torch.Generator().manual_seed(seed)  # batch order and flips
+    s = {"epoch": 0, "best_acc": -1.0, "best_epoch": 0, "since_best": 0, "history": [], "train_seconds": 0.0}
+
+    if (out / "state.pt").is_file():
+        ck = torch.load(out / "state.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(ck["scheduler"])
+        order.set_state(ck["order"])
+        _set_rng_state(ck["rng"])
+        s = ck["progress"]
+        if progress:
+            print(f"resuming {out} after epoch {s['epoch']}")
+
+    meta = sidecar(config, image_size, dataset=dataset, protocol=protocol, seed=seed,
+                   data_fingerprint=data["fingerprint"], git_commit=git_commit())
+    for epoch in range(s["epoch"] + 1, epochs + 1):
+        if proto.early_stop and s["since_best"] >= proto.early_stop:
+            break
+        t0 = time.perf_counter()
+        model.train()
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev, dtype=torch.long)
+        bar = tqdm(train_data.batches(batch_size, shuffle=True, flip=proto.flip, generator=order),
+                   total=-(-len(train_data) // batch_size), desc=f"epoch {epoch}/{epochs}", unit="batch",
+                   leave=False, disable=not progress)
+        for x, y in bar:
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, weight=weights)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(1) == y).sum()
+        train_loss = float(loss_sum) / len(train_data)
+        if not np.isfinite(train_loss):
+            raise ResEmoteError(
+                f"training diverged in epoch {epoch} (loss {train_loss}); the last good state (epoch "
+                f"{s['epoch']}) is kept in {out}; try a lower --lr")
+        val = evaluate(model, val_data, class_weights=weights)
+        if sched is not None:
+            sched.step(val["accuracy"])
+        seconds = time.perf_counter() - t0
+        s["train_seconds"] += seconds
+        if val["accuracy"] > s["best_acc"]:
+            s.update(best_acc=val["accuracy"], best_epoch=epoch, since_best=0)
+            save_weights(model, out / "model.safetensors", {**meta, "epoch": epoch})
+        else:
+            s["since_best"] += 1
+        s["epoch"] = epoch
+        s["history"].append({"epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": train_loss,
+                             "train_acc": float(correct) / len(train_data), "val_loss": val["loss"],
+                             "val_acc": val["accuracy"], "seconds": seconds})
+        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "scheduler": sched.state_dict() if sched is not None else {}, "order": order.get_state(),
+                 "rng": _rng_state(), "progress": s}
+        atomic_write(out / "state.pt", lambda p: torch.save(state, p), fsync=False)
+        write_text(out / "history.csv", results.history_csv(s["history"]))
+        if progress:
+            h = s["history"][-1]
+            print(f"epoch {epoch}/{epochs}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.3f} | "
+                  f"val loss {h['val_loss']:.4f} acc {h['val_acc']:.3f} | lr {h['lr']:.2g} | {seconds:.1f}s")
+
+    metrics = _finish(out, params, s, dev, data, weights, released_test_flips)
+    (out / "state.pt").unlink(missing_ok=True)
+    return metrics
+
+
+def _claim(out: Path, params: dict) -> None:
+    """Write params.json for a new run; refuse a directory that holds a run with other settings."""
+    path = out / "params.json"
+    if path.is_file():
+        old = results.load_run(out).params
+        diff = [k for k in DEFINING if old.get(k) != params.get(k)]
+        if diff:
+            k = diff[0]
+            raise ResEmoteError(f"{out} holds a run with other settings ({k} {old.get(k)!r}, now {params.get(k)!r}); "
+                                f"use another --out or delete it")
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ResEmoteError(f"{out} exists and is not a run directory; use an empty or new --out")
+    write_json(path, params)
+
+
+def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, weights, flips: bool) -> dict:
+    """Evaluate the selected weights on the test split, once, and write metrics.json."""
+    model, _ = load_model(out / "model.safetensors", dev)
+    test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
+                    flip_seed=params["seed"] if flips else None)
+    metrics = {
+        "dataset": params["dataset"], "config": params["config"], "protocol": params["protocol"],
+        "seed": params["seed"], "epochs": params["epochs"], "epochs_run": s["epoch"],
+        "best_epoch": s["best_epoch"], "val_accuracy": s["best_acc"], "classes": list(CLASSES),
+        "test_accuracy": test["accuracy"], "test_accuracy_ci95": test["accuracy_ci95"],
+        "balanced_accuracy": test["balanced_accuracy"], "macro_f1": test["macro_f1"],
+        "per_class": test["per_class"], "confusion_matrix": test["confusion_matrix"], "test_loss": test["loss"],
+        "majority_class_rate": float(np.bincount(data["test"][1]).max() / len(data["test"][1])),
+        "train_seconds": s["train_seconds"],
+        "inference_ms_per_image": inference_ms_per_image(model, dev, params["image_size"]),
+        "device": device_name(dev), "git_commit": git_commit(), "torch_version": torch.__version__,
+        "data_fingerprint": params["data_fingerprint"], "synthetic": params["synthetic"],
+        "batch_size": params["batch_size"], "lr": params["lr"], "split_sizes": params["split_sizes"],
+        "skipped": len(data["skipped"]),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    results.write_metrics(out, metrics)
+    return metrics
