@@ -76,6 +76,32 @@ class FaceDataset:
             img = img.crop(sample.box)
         return img
 
+    def read_small(self, sample: Sample, size: int) -> Image.Image:
+        """The face as a size x size grayscale image (bilinear): what the decode cache stores.
+
+        A large JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, luma only) as long as
+        the face keeps at least `size` pixels a side, and its box is resampled at sub-pixel precision:
+        several times faster on AffectNet's and ExpW's photos. Datasets with their own `read` keep it.
+        """
+        if type(self).read is not FaceDataset.read:
+            img = self.read(sample).convert("L")
+            return img if img.size == (size, size) else img.resize((size, size), Image.BILINEAR)
+        with Image.open(self.image_path(sample)) as im:
+            w, h = im.size
+            box = sample.box or (0, 0, w, h)
+            factor = min(box[2] - box[0], box[3] - box[1]) / max(size, 1)
+            if im.format == "JPEG" and factor >= 2:
+                im.draft("L" if im.mode in ("RGB", "L") else im.mode,
+                         (int(np.ceil(w / factor)), int(np.ceil(h / factor))))
+            im.load()
+            img = im.convert("L")
+        sx, sy = img.size[0] / w, img.size[1] / h
+        fbox = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+        if fbox[0] >= 0 and fbox[1] >= 0 and fbox[2] <= img.size[0] and fbox[3] <= img.size[1]:
+            return img.resize((size, size), Image.BILINEAR, box=fbox)
+        # a box reaching past the photo's edge: crop pads with black, as read() does
+        return img.crop(tuple(round(v) for v in fbox)).resize((size, size), Image.BILINEAR)
+
     def image_path(self, sample: Sample) -> Path:
         """The image file behind a sample; a ref may end in '#<face>' when one photo holds several faces."""
         return self.root / sample.ref.partition("#")[0]

@@ -5,7 +5,8 @@ its labels, and a content fingerprint of exactly those pixels and labels (the `d
 records). The cache file is keyed by the dataset's source fingerprint (label files' contents and the image
 files' sizes and times), so a changed source is decoded again and an unchanged one never is. Decoding is
 parallel over processes, each writing its rows straight into the memory map, so even AffectNet's ~290k
-images never sit in memory at full size. Writes go to a temporary file renamed into place at the end.
+images never sit in memory at full size; large JPEGs are even decoded at reduced DCT scale
+(`FaceDataset.read_small`). Writes go to a temporary file renamed into place at the end.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from ..errors import ResEmoteError
 from ..io import write_text
 from .base import FaceDataset
 
-CACHE_VERSION = 2  # 2: large JPEGs decoded at reduced DCT scale (read_scaled)
+CACHE_VERSION = 2  # 2: large JPEGs decoded at reduced DCT scale (FaceDataset.read_small)
 PARALLEL_FROM = 2000  # below this many images, forking workers costs more than it saves
 
 
@@ -64,7 +65,7 @@ def _decode_range(args: tuple[str, int, int, int, int]) -> list[tuple[int, str]]
     failed = []
     for i in range(start, stop):
         try:
-            out[i] = to_gray(_WORKER_DS.read_scaled(_WORKER_DS.samples[i], size), size)
+            out[i] = np.asarray(_WORKER_DS.read_small(_WORKER_DS.samples[i], size), dtype=np.uint8)
         except Exception as e:  # a missing, truncated or non-image file: reported, not fatal
             failed.append((i, _reason(e)))
     out.flush()
