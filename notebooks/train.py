@@ -52,6 +52,7 @@ if synthetic:
 # Class counts per split, from the dataset's own label files (`resemote.stats`).
 
 # %%
+# NBVAL_CHECK_OUTPUT
 summary = report.dataset_summary(dataset, root)
 report.computed_table2({report.TITLES["synthetic"] if synthetic else report.TITLES[dataset]: summary})
 

@@ -81,12 +81,14 @@ def _rel(p: Path) -> str:
         return str(p.resolve())
 
 
-def resolve(plan: dict, data_dir: Path, runs_dir: Path) -> list[PlannedRun]:
-    """Every run the plan asks for, given which datasets are present; identical runs merged."""
+def resolve(plan: dict, data_dir: Path, runs_dir: Path, present: set[str] | None = None) -> list[PlannedRun]:
+    """Every run the plan asks for, given which datasets are present (default: found under `data_dir`);
+    identical runs merged."""
     runs: dict[str, PlannedRun] = {}
     for exp_name, exp in plan["experiments"].items():
         for dataset in exp["datasets"]:
-            profile = "paper" if dataset_present(data_dir, dataset) else "demo"
+            here = dataset_present(data_dir, dataset) if present is None else dataset in present
+            profile = "paper" if here else "demo"
             base = plan["profiles"][profile]
             for config in exp["configs"]:
                 prof = {**base, **((exp.get(profile) or {}).get(config) or {})}
@@ -144,8 +146,22 @@ def stamp_of(r: PlannedRun) -> dict:
 
 
 def is_current(run_dir: Path, stamp_file: Path, stamp: dict) -> bool:
-    return (run_dir / "metrics.json").is_file() and stamp_file.is_file() and \
-        json.loads(stamp_file.read_text()).get("run") == stamp
+    """Finished, and made with these parameters, this training code and this data. A finished run made
+    by hand with the papermill command the book prints (no stamp yet) is adopted if its parameters match."""
+    if not (run_dir / "metrics.json").is_file():
+        return False
+    if stamp_file.is_file():
+        return json.loads(stamp_file.read_text()).get("run") == stamp
+    params = json.loads((run_dir / "params.json").read_text())
+    keys = ("dataset", "config", "protocol", "epochs", "batch_size", "seed", "image_size")
+    return all(params.get(k) == stamp["params"].get(k) for k in keys)
+
+
+def paper_commands(dataset: str, config: str = "C1", plan: dict | None = None) -> list[str]:
+    """The papermill commands (one per seed) that make the `paper`-profile runs of `dataset`/`config`
+    exactly as `resemote book` would (same run directories, so the book picks them up)."""
+    runs = resolve(plan or load_plan(), ROOT / "data", ROOT / "runs", present={dataset})
+    return [papermill_cli(r, f"runs/{r.id}") for r in runs if r.dataset == dataset and r.config == config]
 
 
 # --- executing notebooks --------------------------------------------------------------------------------------
@@ -216,7 +232,7 @@ def run_all(runs: list[PlannedRun], runs_dir: Path, log=print) -> list[dict]:
 
 def papermill_cli(r: PlannedRun, out: str) -> str:
     args = " ".join(f"-p {k} {v}" for k, v in r.notebook_params(out).items())
-    return f"papermill notebooks/train.ipynb {out}.ipynb {args}"
+    return f"papermill notebooks/train.ipynb {out}.ipynb {args}"  # writes the page beside the run
 
 
 # --- the book ------------------------------------------------------------------------------------------------

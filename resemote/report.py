@@ -421,7 +421,7 @@ def results_table(entries: list[Entry], experiment: str = "table3", config: str 
     for d in DATASETS:
         r = select(entries, experiment=experiment, dataset=d, config=config, synthetic=False)
         real[TITLES[d]] = (mean_sd([e.metrics["test_accuracy"] for e in r], 100) + " — " + cite_runs(r)
-                           if r else f"{NOT_RUN}: {papermill_command(d, config)}")
+                           if r else f"{NOT_RUN} (command below)")
         s = select(entries, experiment=experiment, dataset=d, config=config, synthetic=True)
         synth[TITLES[d]] = (mean_sd([e.metrics["test_accuracy"] for e in s], 100) + " — " + cite_runs(s)
                             if s else "-")
@@ -451,8 +451,7 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb") -> pd.DataFrame
                 row[f"ours test CE, {label}"] = mean_sd([e.metrics["test_loss"] for e in r], 1, 3)
                 row[f"runs, {label}"] = f"{cite_runs(r)}; budget {budget(r[0])}"
             else:
-                row[f"ours acc. (%), {label}"] = (NOT_RUN if synthetic else
-                                                  f"{NOT_RUN}: {papermill_command(dataset, c)}")
+                row[f"ours acc. (%), {label}"] = NOT_RUN if synthetic else f"{NOT_RUN} (command below)"
         rows.append(row)
     return pd.DataFrame(rows).fillna("-")
 
@@ -530,17 +529,28 @@ def benchmarks_table(benchmarks: list[tuple[str, dict]]) -> pd.DataFrame:
 
 
 # --- the papermill command for a missing run ----------------------------------------------------------
-def papermill_command(dataset: str, config: str = "C1", seed: int = 0) -> str:
-    """The command that produces the paper-profile run of `dataset`/`config` (from runs.yml)."""
+def papermill_commands(dataset: str, config: str = "C1") -> list[str]:
+    """The papermill commands (one per planned seed) that produce the paper-profile runs of `dataset`/`config`."""
     try:
-        from .plan import load_plan
-        prof = load_plan()["profiles"]["paper"]
-    except Exception:  # runs.yml missing or unreadable: fall back to the paper's recipe
-        prof = {"protocol": "paper", "epochs": 80, "batch_size": 16}
-    return (f"papermill notebooks/train.ipynb runs/{dataset}-{config}-s{seed}.ipynb -p dataset {dataset} "
-            f"-p root data/{dataset} -p config {config} -p protocol {prof.get('protocol', 'paper')} "
-            f"-p epochs {prof.get('epochs', 80)} -p batch_size {prof.get('batch_size', 16)} -p seed {seed} "
-            f"-p out runs/{dataset}-{config}-s{seed}")
+        from .plan import paper_commands
+        cmds = paper_commands(dataset, config)
+    except Exception:  # runs.yml missing or unreadable
+        cmds = []
+    return cmds or [f"papermill notebooks/train.ipynb runs/{dataset}-{config}.ipynb -p dataset {dataset} "
+                    f"-p root data/{dataset} -p config {config} -p protocol paper -p epochs 80 -p batch_size 16 "
+                    f"-p out runs/{dataset}-{config}"]
+
+
+def missing_table(entries: list[Entry], experiment: str, datasets: Iterable[str], configs: Iterable[str]) -> pd.DataFrame:
+    """The real-data runs an experiment still lacks, each with the papermill command that makes it
+    (or: put the dataset under data/ and run `make book`)."""
+    rows = []
+    for d in datasets:
+        for c in configs:
+            if not select(entries, experiment=experiment, dataset=d, config=c, synthetic=False):
+                rows += [{"dataset": TITLES[d], "config": c, "status": NOT_RUN, "command": cmd}
+                         for cmd in papermill_commands(d, c)]
+    return pd.DataFrame(rows)
 
 
 # --- display helpers --------------------------------------------------------------------------------------
