@@ -57,7 +57,7 @@ def test_cli_missing_root_names_the_file(tmp_path, capsys):
     assert "Manually_Annotated_file_lists/training.csv" in err and len(err.splitlines()) == 1
     assert main(["stats", "--dataset", "expw", "--root", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "does not exist" in err and "nowhere" in err and len(err.splitlines()) == 1
+    assert "does not exist" in err and "nowhere" in err and "label/label.lst" in err and len(err.splitlines()) == 1
 
 
 def test_cli_strict_malformed_fer2013_row(tmp_path):

@@ -38,6 +38,7 @@ class AffectNet(FaceDataset):
     channels = 3
     image_size = (224, 224)
     splits = ("train", "test")
+    expected = "Manually_Annotated_file_lists/training.csv"  # named when the root is missing
 
     def _index(self) -> list[Sample]:
         rel = f"{LISTS}/{FILES[self.split]}"

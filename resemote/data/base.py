@@ -46,11 +46,13 @@ class FaceDataset:
     image_size: ClassVar[tuple[int, int]]  # as the paper's Table I gives it (h, w)
     splits: ClassVar[tuple[str, ...]]    # the dataset's own partitions
     classes: tuple[str, ...] = CLASSES
+    expected: ClassVar[str | None] = None  # the main label file relative to the root, named if root is missing
 
     def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False):
         self.root = Path(root)
         if not self.root.is_dir():
-            raise ResEmoteError(f"{self.title}: dataset root {self.root} does not exist; {self.obtain}")
+            where = f" (expected {self.expected} under it)" if self.expected else ""
+            raise ResEmoteError(f"{self.title}: dataset root {self.root} does not exist{where}; {self.obtain}")
         if split not in self.splits:
             raise ResEmoteError(f"{self.title} has no split {split!r}: expected one of {', '.join(self.splits)}")
         self.split = split

@@ -54,6 +54,7 @@ class ExpW(FaceDataset):
     channels = 3
     image_size = (224, 224)
     splits = ("train", "val", "test")
+    expected = "label/label.lst"  # named when the root is missing
 
     def _index(self) -> list[Sample]:
         self.label_path = self.root / LABEL_FILE

@@ -35,6 +35,7 @@ class RAFDB(FaceDataset):
     channels = 3
     image_size = (100, 100)
     splits = ("train", "test")
+    expected = "basic/EmoLabel/list_patition_label.txt"  # named when the root is missing
 
     def _find(self) -> tuple[str, str]:
         """(kind, prefix relative to root): 'basic' with the folder holding EmoLabel/, or 'kaggle' with
