@@ -165,8 +165,9 @@ def paper_commands(dataset: str, config: str = "C1", plan: dict | None = None) -
 
 
 # --- executing notebooks --------------------------------------------------------------------------------------
-def execute(notebook: Path, output: Path, parameters: dict, log=print) -> None:
-    """Run `notebook` with papermill into `output`, and mark it so the book never executes it again."""
+def execute(notebook: Path, output: Path, parameters: dict, log=print, title: str | None = None) -> None:
+    """Run `notebook` with papermill into `output`, and mark it so the book never executes it again;
+    `title` replaces the notebook's first heading (each run page gets its own)."""
     import nbformat
     import papermill as pm
     t0 = time.time()
@@ -176,6 +177,10 @@ def execute(notebook: Path, output: Path, parameters: dict, log=print) -> None:
                         progress_bar=False)
     nb = nbformat.read(str(tmp), as_version=4)
     nb.metadata.setdefault("mystnb", {})["execution_mode"] = "off"
+    if title:
+        first = next(c for c in nb.cells if c.cell_type == "markdown")
+        lines = first.source.splitlines()
+        first.source = "\n".join([f"# {title}"] + lines[1:])
     nbformat.write(nb, str(output))
     tmp.unlink(missing_ok=True)
     log(f"  executed {notebook.name} -> {_rel(output)} in {time.time() - t0:.0f} s")
@@ -223,11 +228,19 @@ def run_all(runs: list[PlannedRun], runs_dir: Path, log=print) -> list[dict]:
                 log(f"[{i}/{len(runs)}] {r.id}: code or data changed; old results kept in {_rel(stale)}")
             what = "re-rendering its page" if current else f"{r.profile} profile, {r.config}, {r.epochs} epochs"
             log(f"[{i}/{len(runs)}] {r.id}: {what}, seed {r.seed}" + (" (synthetic stand-in)" if r.synthetic else ""))
-            execute(ROOT / "notebooks" / "train.ipynb", page, r.notebook_params(_rel(d)), log)
+            execute(ROOT / "notebooks" / "train.ipynb", page, r.notebook_params(_rel(d)), log, title=run_title(r))
             write_json(stamp_file, {"run": stamp, "notebook": nb_hash})
         index.append({**asdict(r), "params": r.train_params(), "path": _rel(d),
                       "command": papermill_cli(r, _rel(d))})
     return index
+
+
+def run_title(r: PlannedRun) -> str:
+    names = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet": "AffectNet-7", "expw": "ExpW"}
+    if r.synthetic:
+        return (f"Run {r.id}: {r.config} on synthetic faces (synthetic - pipeline demonstration; stand-in for "
+                f"{', '.join(names[d] for d in r.stands_in_for)})")
+    return f"Run {r.id}: {r.config} on {names.get(r.dataset, r.dataset)}, seed {r.seed}"
 
 
 def papermill_cli(r: PlannedRun, out: str) -> str:
