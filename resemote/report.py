@@ -411,7 +411,8 @@ def paper_table3() -> pd.DataFrame:
     return pd.DataFrame(rows, index=[TITLES[d] for d in DATASETS]).T
 
 
-def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1") -> pd.DataFrame:
+def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1",
+                  missing: str = "command below") -> pd.DataFrame:
     """Test accuracy (%) per dataset: the paper's claim, this companion on the real data (mean ± sd over
     seeds, or 'not run' and the command), and - on its own row - the synthetic stand-in."""
     paper = PAPER_TABLE_III["ResEmoteNet (paper's claim)"][1]
@@ -421,7 +422,7 @@ def results_table(entries: list[Entry], experiment: str = "table3", config: str 
     for d in DATASETS:
         r = select(entries, experiment=experiment, dataset=d, config=config, synthetic=False)
         real[TITLES[d]] = (mean_sd([e.metrics["test_accuracy"] for e in r], 100) + " — " + cite_runs(r)
-                           if r else f"{NOT_RUN} (command below)")
+                           if r else f"{NOT_RUN} ({missing})")
         s = select(entries, experiment=experiment, dataset=d, config=config, synthetic=True)
         synth[TITLES[d]] = (mean_sd([e.metrics["test_accuracy"] for e in s], 100) + " — " + cite_runs(s)
                             if s else "-")
