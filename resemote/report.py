@@ -558,7 +558,7 @@ def missing_table(entries: list[Entry], experiment: str, datasets: Iterable[str]
 def table(df: pd.DataFrame, caption: str, index: bool = False):
     """A captioned HTML table (pandas Styler with a stable id, so rebuilds give identical HTML)."""
     uid = hashlib.sha1(caption.encode()).hexdigest()[:8]
-    st = df.style.set_caption(caption).set_uuid(uid)
+    st = df.style.set_caption(caption).set_uuid(uid).format(precision=2, thousands=",")
     if not index:
         st = st.hide(axis="index")
     return st

@@ -55,7 +55,7 @@ def test_tables_and_figures(html: Path):
     assert "<img" in results                                                 # confusion matrices
     assert "<img" in page(html, "ablation")
     method = page(html, "method")
-    assert "80238599" in method and "2048 x 1 x 1" in method                 # generated layer table
+    assert "80,238,599" in method and "2048 x 1 x 1" in method                 # generated layer table
     assert "Roy" in page(html, "references")
     run = (next((html / "book" / "runs").glob("synthetic-C1*.html"))).read_text()
     assert "<img" in run and "test accuracy" in run
