@@ -228,8 +228,16 @@ def run_all(runs: list[PlannedRun], runs_dir: Path, log=print) -> list[dict]:
                 log(f"[{i}/{len(runs)}] {r.id}: code or data changed; old results kept in {_rel(stale)}")
             what = "re-rendering its page" if current else f"{r.profile} profile, {r.config}, {r.epochs} epochs"
             log(f"[{i}/{len(runs)}] {r.id}: {what}, seed {r.seed}" + (" (synthetic stand-in)" if r.synthetic else ""))
-            execute(ROOT / "notebooks" / "train.ipynb", page, r.notebook_params(_rel(d)), log, title=run_title(r))
-            write_json(stamp_file, {"run": stamp, "notebook": nb_hash})
+            try:
+                execute(ROOT / "notebooks" / "train.ipynb", page, r.notebook_params(_rel(d)), log, title=run_title(r))
+                write_json(stamp_file, {"run": stamp, "notebook": nb_hash})
+            except Exception as e:  # one failed run (a damaged dataset, say) must not stop the others
+                error = str(e).strip().splitlines()[-1][:300] if str(e).strip() else type(e).__name__
+                log(f"  FAILED: {error}")
+                page.unlink(missing_ok=True)
+                index.append({**asdict(r), "params": r.train_params(), "path": _rel(d),
+                              "command": papermill_cli(r, _rel(d)), "error": error})
+                continue
         index.append({**asdict(r), "params": r.train_params(), "path": _rel(d),
                       "command": papermill_cli(r, _rel(d))})
     return index
@@ -312,9 +320,11 @@ def main(plan_file: str | None = None, runs_dir: str | None = None, data_dir: st
         index = run_all(runs, runs_path)
         write_json(runs_path / "index.json", {"plan": _rel(Path(plan_file or ROOT / "runs.yml")), "runs": index})
         print(f"runs done in {time.time() - t0:.0f} s")
-    if build:
-        return build_book(runs_path, Path(out or ROOT / "_build").resolve(), data_path)
-    return None
+    html = build_book(runs_path, Path(out or ROOT / "_build").resolve(), data_path) if build else None
+    failed = [e["id"] for e in index if e.get("error")] if run else []
+    if failed:
+        raise SystemExit(f"{len(failed)} run(s) failed: {', '.join(failed)} (the book shows them as failed)")
+    return html
 
 
 # --- for the notebooks' defaults ------------------------------------------------------------------------------

@@ -197,7 +197,7 @@ def provenance_table(entries: Iterable[Entry]) -> pd.DataFrame:
             "stands in for": ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", [])),
             "config": e.info.get("config"), "seed": e.info.get("seed"),
             "profile": e.info.get("profile"), "budget": budget(e),
-            "status": "finished" if e.finished else NOT_RUN,
+            "status": "finished" if e.finished else (f"failed: {e.info['error']}" if e.info.get("error") else NOT_RUN),
             "test acc. (%)": f"{m['test_accuracy'] * 100:.2f}" if m else "",
             "commit": short_commit(m) if m else "", "device": m.get("device", ""),
             "data fingerprint": m.get("data_fingerprint", ""),
