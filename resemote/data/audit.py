@@ -35,10 +35,10 @@ from tqdm.auto import tqdm
 
 THUMB = 16          # thumbnail side for hashing and the first check
 FINE, BLUR = 32, 8  # band-pass view for the second check
-NEAR_CORR = 0.97
+NEAR_CORR = 0.98
 FINE_CORR = 0.85
 HASH_BITS = 64
-TABLES = 16
+TABLES = 10
 PER_BUCKET = 4      # key bits are chosen so that a table has about this many entries per bucket
 KEY_FROM = 40       # keys use the top 40 components, whose signs survive small changes best
 MAX_HAMMING = 16
@@ -105,11 +105,15 @@ def _fit_projection(z: np.ndarray, usable: np.ndarray, rng: np.random.Generator)
     return mean, vecs[:, ::-1][:, :HASH_BITS].astype(np.float32).copy()
 
 
-def _bits(z: np.ndarray, mean: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-    out = np.empty((len(z), HASH_BITS), dtype=bool)
+def _project(z: np.ndarray, mean: np.ndarray, vecs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hash bits (signs of the projections) and the projections themselves (float16): |projection| says
+    how close a bit is to flipping, and distances between projections bound thumbnail distances."""
+    bits = np.empty((len(z), HASH_BITS), dtype=bool)
+    proj = np.empty((len(z), HASH_BITS), dtype=np.float16)
     for a in range(0, len(z), 65536):
-        out[a:a + 65536] = (z[a:a + 65536].astype(np.float32) - mean) @ vecs > 0
-    return out
+        pr = (z[a:a + 65536].astype(np.float32) - mean) @ vecs
+        bits[a:a + 65536], proj[a:a + 65536] = pr > 0, pr
+    return bits, proj
 
 
 def _pack(bits: np.ndarray) -> np.ndarray:
@@ -141,22 +145,29 @@ def _bucket_pairs(order: np.ndarray, keys: np.ndarray, block: int = 1 << 20):
                     yield order[s0 + p], order[s0 + q]
 
 
-def candidates(bits: np.ndarray, mbits: np.ndarray, usable: np.ndarray,
-               progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidate pairs (i, j, mirrored) from multi-index buckets, i < j, deduplicated."""
+def candidates(bits: np.ndarray, mbits: np.ndarray, usable: np.ndarray, proj: np.ndarray,
+               mproj: np.ndarray, progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate pairs (i, j, mirrored) from multi-index buckets, i < j, deduplicated.
+
+    Each image enters every table four times: its key, its key with the weakest bit flipped (a probe:
+    near copies mostly differ in bits whose projection was close to zero), and the same two for its
+    mirror image."""
     n = len(bits)
     code, mcode = _pack(bits), _pack(mbits)
     ids = np.flatnonzero(usable)
     rng = np.random.default_rng(SEED)
     key_bits = int(np.clip(round(np.log2(max(len(ids), 1) / PER_BUCKET)), 4, 20))
     weights = (1 << np.arange(key_bits)).astype(np.int64)
-    # entries: every usable image once as itself and once mirrored
-    who = np.r_[ids, ids]
-    flip = np.r_[np.zeros(len(ids), bool), np.ones(len(ids), bool)]
+    who = np.tile(ids, 4)
+    flip = np.repeat(np.array([False, False, True, True]), len(ids))
     found = []
     for _ in tqdm(range(TABLES), desc="audit buckets", unit="table", disable=not progress):
         pos = np.sort(rng.choice(KEY_FROM, size=key_bits, replace=False))
-        keys = np.r_[bits[ids][:, pos] @ weights, mbits[ids][:, pos] @ weights]
+        keys = []
+        for b, pr in ((bits, proj), (mbits, mproj)):
+            k = b[ids][:, pos] @ weights
+            keys += [k, k ^ weights[np.argmin(np.abs(pr[ids][:, pos]), axis=1)]]
+        keys = np.concatenate(keys)
         order = np.argsort(keys, kind="stable")
         for p, q in _bucket_pairs(order, keys):
             fp, fq = flip[p], flip[q]
@@ -256,13 +267,23 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
     # 2-3. hashes and candidates among distinct, non-flat images
     usable = (rep == np.arange(n)) & ~flat
     mean, vecs = _fit_projection(z, usable, np.random.default_rng(SEED))
-    bits = _bits(z, mean, vecs)
-    mbits = np.empty_like(bits)
+    bits, proj = _project(z, mean, vecs)
+    mbits, mproj = np.empty_like(bits), np.empty_like(proj)
     for a in range(0, n, 65536):
-        mbits[a:a + 65536] = _bits(_mirror(z[a:a + 65536], THUMB), mean, vecs)
-    ci, cj, cm = candidates(bits, mbits, usable, progress)
+        mbits[a:a + 65536], mproj[a:a + 65536] = _project(_mirror(z[a:a + 65536], THUMB), mean, vecs)
+    ci, cj, cm = candidates(bits, mbits, usable, proj, mproj, progress)
 
-    # 4. verification: thumbnail correlation, then the finer band-pass view
+    # 4. verification. First a lossless filter: projecting on orthonormal vectors never lengthens a
+    # vector, so |P(z_i - z_j)|^2 <= |z_i - z_j|^2 = 2 * THUMB^2 * (1 - corr); pairs too far apart in
+    # the 64 projections cannot reach NEAR_CORR (slack for float16 rounding).
+    limit = 2 * THUMB * THUMB * (1 - NEAR_CORR) * 1.05 + 0.05
+    keep = np.zeros(len(ci), bool)
+    for a in range(0, len(ci), 1 << 18):
+        i, j, m = ci[a:a + (1 << 18)], cj[a:a + (1 << 18)], cm[a:a + (1 << 18)]
+        pj = np.where(m[:, None], mproj[j], proj[j]).astype(np.float32)
+        keep[a:a + (1 << 18)] = ((proj[i].astype(np.float32) - pj) ** 2).sum(1) <= limit
+    ci, cj, cm = ci[keep], cj[keep], cm[keep]
+    # then the thumbnails' correlation, then the finer band-pass view
     corr = np.empty(len(ci), np.float32)
     for a in range(0, len(ci), 65536):
         i, j, m = ci[a:a + 65536], cj[a:a + 65536], cm[a:a + 65536]
