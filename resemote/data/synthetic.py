@@ -33,13 +33,13 @@ LABEL_NOISE = 0.04
 # mouth_width, nose_wrinkle
 EXPRESSIONS = np.array([
     # raise  slant  eye   curve  open   width  wrinkle
-    [-0.07, -0.45, 0.80, -0.06, 0.00, 0.27, 0.2],   # Angry: brows down and drawn in
-    [-0.05, -0.20, 0.65, -0.10, 0.05, 0.26, 1.0],   # Disgust: like anger, plus nose wrinkle, raised lip
-    [0.09, 0.30, 1.45, -0.04, 0.11, 0.34, 0.0],     # Fear: wide eyes, stretched half-open mouth
-    [0.00, 0.00, 0.80, 0.16, 0.06, 0.40, 0.0],      # Happy: broad smile
+    [-0.08, -0.60, 0.75, -0.06, 0.00, 0.27, 0.2],   # Angry: brows down and drawn in
+    [-0.05, -0.30, 0.60, -0.12, 0.06, 0.26, 1.0],   # Disgust: like anger, plus nose wrinkle, raised lip
+    [0.10, 0.40, 1.50, -0.05, 0.10, 0.38, 0.0],     # Fear: wide eyes, stretched half-open mouth
+    [0.00, 0.00, 0.80, 0.20, 0.06, 0.42, 0.0],      # Happy: broad smile
     [0.00, 0.00, 1.00, 0.00, 0.00, 0.28, 0.0],      # Neutral
-    [0.02, 0.35, 0.80, -0.09, 0.00, 0.26, 0.0],     # Sad: slight frown, inner brows up
-    [0.13, 0.05, 1.60, 0.00, 0.22, 0.19, 0.0],      # Surprise: high brows, wide eyes, round open mouth
+    [0.02, 0.45, 0.80, -0.11, 0.00, 0.26, 0.0],     # Sad: frown, inner brows up
+    [0.15, 0.05, 1.80, 0.00, 0.25, 0.18, 0.0],      # Surprise: high brows, wide eyes, round open mouth
 ])
 JITTER = np.array([0.03, 0.10, 0.14, 0.025, 0.03, 0.03, 0.2])
 
@@ -114,15 +114,15 @@ def draw_face(params: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         lower = upper + mouth_open * q * 1.2
         ink(np.where(inside & (y > upper) & (y < lower), 1.0, 0.0), dark * 0.6)
     # occluders: a hand-like bright bar or a dark patch over part of the face, in a fifth of images
-    if rng.random() < 0.2:
+    if rng.random() < 0.12:
         ox, oy = rng.uniform(-0.8, 0.8), rng.uniform(-0.6, 0.8)
         ow, oh = rng.uniform(0.1, 0.35), rng.uniform(0.08, 0.25)
         tone = rng.uniform(0.0, 1.0)
         m = (np.abs(u - ox) < ow) & (np.abs(v - oy) < oh)
         img = np.where(m, tone, img)
     # lighting gradient and sensor noise
-    gain = 1 + rng.normal(0, 0.25) * u + rng.normal(0, 0.15) * v
-    img = img * gain * rng.uniform(0.7, 1.2) + rng.normal(0, rng.uniform(0.01, 0.06), size=img.shape)
+    gain = 1 + rng.normal(0, 0.15) * u + rng.normal(0, 0.1) * v
+    img = img * gain * rng.uniform(0.7, 1.2) + rng.normal(0, rng.uniform(0.01, 0.04), size=img.shape)
     return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
 
 
