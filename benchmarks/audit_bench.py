@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/audit_bench.py                  # audit at 10k and 100k, cache at 100 and 400 px
     .venv/bin/python benchmarks/audit_bench.py --audit 10000    # one audit size only
     .venv/bin/python benchmarks/audit_bench.py --cache 2000 --px 100
+    .venv/bin/python benchmarks/audit_bench.py --affectnet 20000  # stats + cache + audit end to end
 
 Audit: N distinct synthetic faces at 64 x 64 (resemote.data.synthetic, far more alike than real faces, so
 a hard case for false pairs), with 0.5 % of N planted as copies of other images for each kind (exact,
@@ -123,16 +124,68 @@ def cache_one(m: int, px: int, workers: int) -> dict:
             "images_per_s": round(m / cold), "reopen_s": round(warm, 3)}
 
 
+def affectnet_one(n: int, workers: int | None) -> dict:
+    """End to end on an AffectNet-layout copy of n synthetic photos (256 x 256, face box 160 x 160):
+    stats (label file + existence checks), the cache build, then the audit from the warm cache."""
+    import csv
+    os.environ["RESEMOTE_CACHE"] = tempfile.mkdtemp(prefix="resemote-bench-cache-")
+    from resemote.data.audit import audit_dataset
+    from resemote.data.cache import decode
+    from resemote.data.affectnet import AffectNet
+    from resemote.stats import dataset_stats
+    root = Path(tempfile.mkdtemp(prefix="resemote-bench-affectnet-"))
+    lists = root / "Manually_Annotated_file_lists"
+    lists.mkdir(parents=True)
+    base = faces(n, seed=5)
+    rng = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    for split, fname, part in (("train", "training.csv", base[: n * 9 // 10]), ("test", "validation.csv", base[n * 9 // 10:])):
+        with open(lists / fname, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["subDirectory_filePath", "face_x", "face_y", "face_width", "face_height",
+                        "facial_landmarks", "expression", "valence", "arousal"])
+            for i, a in enumerate(part):
+                sub = f"{i % 500}/{split}{i:06d}.jpg"
+                path = root / "Manually_Annotated_Images" / sub
+                path.parent.mkdir(parents=True, exist_ok=True)
+                photo = np.full((256, 256, 3), rng.integers(40, 200), np.uint8)
+                photo[48:208, 48:208] = np.asarray(Image.fromarray(a).resize((160, 160), Image.BILINEAR))[..., None]
+                Image.fromarray(photo).save(path, quality=90)
+                w.writerow([sub, 48, 48, 160, 160, "0;0", int(rng.integers(0, 7)), 0.0, 0.0])
+    gen = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    st = dataset_stats("affectnet", root)
+    stats_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for split in AffectNet.splits:
+        decode(AffectNet(root, split), 64, workers=workers, progress=False)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r = audit_dataset("affectnet", root, progress=False)
+    audit_s = time.perf_counter() - t0
+    return {"images": st["total"], "generate_s": round(gen, 1), "stats_s": round(stats_s, 2),
+            "cache_build_s": round(build_s, 1), "cache_images_per_s": round(st["total"] / build_s),
+            "audit_warm_s": round(audit_s, 1), "audit_images_per_s": round(st["total"] / audit_s),
+            "pairs": len(r["pairs"])}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--audit", type=int, nargs="*", default=None, help="audit sizes (default 10000 100000)")
     p.add_argument("--cache", type=int, default=None, help="cache images (default 4000 at 100 px, 1000 at 400 px)")
     p.add_argument("--px", type=int, default=100)
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--affectnet", type=int, default=None, help="end to end on an AffectNet-layout copy of N photos")
     p.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: one audit size in this process
     a = p.parse_args()
     if a.one:
         print(json.dumps(audit_one(a.one)))
+        return
+    if a.affectnet:
+        r = affectnet_one(a.affectnet, a.workers)
+        print(f"affectnet-layout {r['images']:,} photos: stats {r['stats_s']} s; cache build {r['cache_build_s']} s "
+              f"= {r['cache_images_per_s']:,} img/s; audit from warm cache {r['audit_warm_s']} s = "
+              f"{r['audit_images_per_s']:,} img/s; {r['pairs']} pairs (generating took {r['generate_s']} s)")
         return
     run_all = a.audit is None and a.cache is None
     for n in (a.audit if a.audit is not None else ([10000, 100000] if run_all else [])):
