@@ -223,59 +223,43 @@ class _Images:
         return out
 
 
-def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[str]] | None = None, *,
-                 progress: bool = False) -> dict:
-    """Duplicate pairs among already-decoded images: {split: (N, H, W) uint8} (arrays or memory maps).
-
-    Returns {"pairs": [{"a": {"split", "path"}, "b": {...}, "kind", "distance"}], "summary": {...},
-    "images": {split: n}}; "path" is refs[split][i] when given, else the index as a string.
-    `distance` is 0 for exact copies, else 1 - the thumbnails' correlation (plain or mirrored).
-    """
-    names = list(splits)
-    imgs = _Images([splits[s] for s in names])
-    n = len(imgs)
-    split_of = np.repeat(np.arange(len(names)), np.diff(imgs.offsets))
-    if n and (imgs.arrays[0].ndim != 3 or any(a.shape[1:] != imgs.arrays[0].shape[1:] for a in imgs.arrays)):
-        raise ValueError("expected (N, H, W) uint8 arrays of one image size")
-
-    # 1. digests and thumbnails, one chunked pass
-    z = np.zeros((n, THUMB * THUMB), np.float16)  # float16 halves memory: 148 MB for 290k images
-    flat = np.zeros(n, bool)
+def _scan(imgs: _Images, progress: bool) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
+    """One chunked pass: normalised thumbnails (float16 halves memory: 148 MB for 290k images), which
+    images are flat, and content digests."""
+    z = np.zeros((len(imgs), THUMB * THUMB), np.float16)
+    flat = np.zeros(len(imgs), bool)
     digests: list[bytes] = []
-    with tqdm(total=n, desc="audit features", unit="img", disable=not progress) as bar:
+    with tqdm(total=len(imgs), desc="audit features", unit="img", disable=not progress) as bar:
         for start, x in imgs.chunks(CHUNK):
             t, f = thumbnails(x)
             z[start:start + len(x)], flat[start:start + len(x)] = t, f
             digests += [_digest(im) for im in x]
             bar.update(len(x))
+    return z, flat, digests
 
-    # exact copies: group by digest; only each group's first member goes on to the near search
+
+def _exact_pairs(digests: list[bytes]) -> tuple[list[tuple[int, int, str, float]], np.ndarray]:
+    """Pairs of byte-identical images, and each image's representative (the first of its group)."""
     first: dict[bytes, int] = {}
-    rep = np.empty(n, np.int64)
-    for i, d in enumerate(digests):
-        rep[i] = first.setdefault(d, i)
-    pairs: list[tuple[int, int, str, float]] = []
+    rep = np.fromiter((first.setdefault(d, i) for i, d in enumerate(digests)), np.int64, len(digests))
     members: dict[int, list[int]] = {}
-    for i in np.flatnonzero(rep != np.arange(n)):
+    for i in np.flatnonzero(rep != np.arange(len(rep))):
         members.setdefault(int(rep[i]), [int(rep[i])]).append(int(i))
+    pairs = []
     for group in members.values():
         if len(group) <= 50:
             pairs += [(a, b, "exact", 0.0) for a, b in combinations(group, 2)]
         else:  # a very common image (blank frames): a star, not ~n^2/2 pairs
             pairs += [(group[0], b, "exact", 0.0) for b in group[1:]]
+    return pairs, rep
 
-    # 2-3. hashes and candidates among distinct, non-flat images
-    usable = (rep == np.arange(n)) & ~flat
-    mean, vecs = _fit_projection(z, usable, np.random.default_rng(SEED))
-    bits, proj = _project(z, mean, vecs)
-    mbits, mproj = np.empty_like(bits), np.empty_like(proj)
-    for a in range(0, n, 65536):
-        mbits[a:a + 65536], mproj[a:a + 65536] = _project(_mirror(z[a:a + 65536], THUMB), mean, vecs)
-    ci, cj, cm = candidates(bits, mbits, usable, proj, mproj, progress)
 
-    # 4. verification. First a lossless filter: projecting on orthonormal vectors never lengthens a
-    # vector, so |P(z_i - z_j)|^2 <= |z_i - z_j|^2 = 2 * THUMB^2 * (1 - corr); pairs too far apart in
-    # the 64 projections cannot reach NEAR_CORR (slack for float16 rounding).
+def _verify(imgs: _Images, z: np.ndarray, proj: np.ndarray, mproj: np.ndarray, ci: np.ndarray,
+            cj: np.ndarray, cm: np.ndarray) -> list[tuple[int, int, str, float]]:
+    """Candidates that really are near copies (plain or mirrored), in three steps of rising cost."""
+    # 1. lossless: projecting on orthonormal vectors never lengthens a vector, so
+    # |P(z_i - z_j)|^2 <= |z_i - z_j|^2 = 2 * THUMB^2 * (1 - corr): pairs too far apart in the 64
+    # projections cannot reach NEAR_CORR (slack for float16 rounding)
     limit = 2 * THUMB * THUMB * (1 - NEAR_CORR) * 1.05 + 0.05
     keep = np.zeros(len(ci), bool)
     for a in range(0, len(ci), 1 << 18):
@@ -283,7 +267,7 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
         pj = np.where(m[:, None], mproj[j], proj[j]).astype(np.float32)
         keep[a:a + (1 << 18)] = ((proj[i].astype(np.float32) - pj) ** 2).sum(1) <= limit
     ci, cj, cm = ci[keep], cj[keep], cm[keep]
-    # then the thumbnails' correlation, then the finer band-pass view
+    # 2. the thumbnails' correlation
     corr = np.empty(len(ci), np.float32)
     for a in range(0, len(ci), 65536):
         i, j, m = ci[a:a + 65536], cj[a:a + 65536], cm[a:a + 65536]
@@ -292,20 +276,47 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
         corr[a:a + 65536] = np.einsum("ij,ij->i", z[i].astype(np.float32), zj) / z.shape[1]
     ok = corr >= NEAR_CORR
     ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
+    # 3. the finer band-pass view, from the images, in chunks: memory stays flat however many survive
     ok = np.zeros(len(ci), bool)
-    for a in range(0, len(ci), 2048):  # pairs in chunks: memory stays flat however many survive
+    for a in range(0, len(ci), 2048):
         i, j, m = ci[a:a + 2048], cj[a:a + 2048], cm[a:a + 2048]
         xj = imgs.take(j)
         xj[m] = xj[m][:, :, ::-1]
         ok[a:a + 2048] = np.einsum("ij,ij->i", fine_features(imgs.take(i)), fine_features(xj)) >= FINE_CORR
     ci, cj, cm, corr = ci[ok], cj[ok], cm[ok], corr[ok]
     plain = {(int(i), int(j)) for i, j, m in zip(ci, cj, cm) if not m}
-    for i, j, m, c in zip(ci, cj, cm, corr):
-        if m and (int(i), int(j)) in plain:
-            continue  # a symmetric face matches both ways: report it once, as a near copy
-        pairs.append((int(i), int(j), "mirror" if m else "near", round(max(0.0, 1.0 - float(c)), 4)))
+    return [(int(i), int(j), "mirror" if m else "near", round(max(0.0, 1.0 - float(c)), 4))
+            for i, j, m, c in zip(ci, cj, cm, corr)
+            if not (m and (int(i), int(j)) in plain)]  # a symmetric face matches both ways: once, as near
 
-    # report, earlier split first
+
+def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[str]] | None = None, *,
+                 progress: bool = False) -> dict:
+    """Duplicate pairs among already-decoded images: {split: (N, H, W) uint8} (arrays or memory maps).
+
+    Returns {"pairs": [{"a": {"split", "path"}, "b": {...}, "kind", "distance"}], "summary": {...},
+    "images": {split: n}}; "path" is refs[split][i] when given, else the index as a string; "a" is in
+    the earlier split. `distance` is 0 for exact copies, else 1 - the thumbnails' correlation (plain or
+    mirrored). Near and mirror pairs are reported for the first member of each group of exact copies.
+    """
+    names = list(splits)
+    imgs = _Images([splits[s] for s in names])
+    n = len(imgs)
+    if n and (imgs.arrays[0].ndim != 3 or any(a.shape[1:] != imgs.arrays[0].shape[1:] for a in imgs.arrays)):
+        raise ValueError("expected (N, H, W) uint8 arrays of one image size")
+    z, flat, digests = _scan(imgs, progress)
+    pairs, rep = _exact_pairs(digests)
+    usable = (rep == np.arange(n)) & ~flat  # distinct, non-flat images go on to the near search
+    mean, vecs = _fit_projection(z, usable, np.random.default_rng(SEED))
+    bits, proj = _project(z, mean, vecs)
+    mbits, mproj = np.empty_like(bits), np.empty_like(proj)
+    for a in range(0, n, 65536):
+        mbits[a:a + 65536], mproj[a:a + 65536] = _project(_mirror(z[a:a + 65536], THUMB), mean, vecs)
+    ci, cj, cm = candidates(bits, mbits, usable, proj, mproj, progress)
+    pairs += _verify(imgs, z, proj, mproj, ci, cj, cm)
+
+    split_of = np.repeat(np.arange(len(names)), np.diff(imgs.offsets))
+
     def where(i: int) -> dict:
         k = int(split_of[i])
         local = i - int(imgs.offsets[k])
@@ -316,7 +327,7 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
     out = []
     for i, j, kind, dist in sorted(pairs, key=lambda p: (min(split_of[p[0]], split_of[p[1]]), p[0], p[1])):
         if (split_of[j], j) < (split_of[i], i):
-            i, j = j, i
+            i, j = j, i  # earlier split (then earlier index) first
         si, sj = names[split_of[i]], names[split_of[j]]
         summary[f"within-{si}" if si == sj else f"{si}-{sj}"] += 1
         out.append({"a": where(i), "b": where(j), "kind": kind, "distance": dist})
