@@ -64,9 +64,9 @@ class FER2013(FaceDataset):
         with open(self.path, newline="") as f:
             rows = csv.reader(f)
             header = [h.strip() for h in next(rows, [])]
-            need = {"emotion", "pixels"} | ({"Usage"} if self.kind == "csv" else set())
-            if not need <= set(header):
-                raise ResEmoteError(f"{rel}: expected a header with columns {', '.join(sorted(need))}, "
+            need = ["emotion", "pixels"] + (["Usage"] if self.kind == "csv" else [])
+            if not set(need) <= set(header):
+                raise ResEmoteError(f"{rel}: expected a header with columns {', '.join(need)}, "
                                     f"found {','.join(header)[:80]!r}")
             col = {h: header.index(h) for h in need}
             for line, row in enumerate(rows, start=2):
