@@ -124,3 +124,18 @@ def test_setup_table_marks_differences():
 def test_table_html_is_stable():
     df = report.paper_table1()
     assert report.table(df, "x").to_html() == report.table(df, "x").to_html()
+
+
+def test_computed_tables_mark_disagreements_with_the_paper():
+    paper = report.PAPER_TABLE_II["rafdb"]
+    train = {c: n for c, (n, _) in zip(report.CLASSES, paper)}
+    test = {c: n for c, (_, n) in zip(report.CLASSES, paper)}
+    test["Fear"] += 1                                                   # FAKE disagreement
+    stats = {"RAF-DB": {"name": "rafdb", "dataset": "RAF-DB", "channels": 3, "image_size": [100, 100],
+                        "total": 15340, "classes": list(report.CLASSES), "splits": {"train": train, "test": test},
+                        "synthetic": None}}
+    t2 = report.computed_table2(stats)
+    assert t2.loc["Fear", ("RAF-DB", "paper test")] == "74 ≠"
+    assert t2.loc["Happy", ("RAF-DB", "paper train")] == "4772"
+    t1 = report.computed_table1(stats)
+    assert t1.loc["paper: channels / size / total", "RAF-DB"] == "3 / 100 x 100 / 15,339"
