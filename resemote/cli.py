@@ -83,6 +83,14 @@ def cmd_book(a: argparse.Namespace) -> None:
     plan_main(a.plan, a.runs, a.data, a.out, build=not a.no_build, run=not a.no_run, dry_run=a.dry_run)
 
 
+def cmd_bench(a: argparse.Namespace) -> None:
+    from .bench import bench, format_bench
+    r = bench(a.device, a.images, a.epochs, config=a.config, batch_size=a.batch_size, workers=a.workers,
+              compile=a.compile, inference_batch=a.inference_batch, repeats=a.repeats, seed=a.seed,
+              skip_baseline=a.no_baseline, threads=a.threads, progress=not a.json)
+    _print_json(r) if a.json else print(format_bench(r))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="resemote", description="ResEmoteNet, reproduced honestly.")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -150,6 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-run", action="store_true", help="build from the results already there")
     s.add_argument("--no-build", action="store_true", help="execute the runs, do not build")
     s.set_defaults(func=cmd_book)
+
+    s = sub.add_parser("bench", help="time the training and inference paths against a released-code-style pipeline")
+    s.add_argument("--device", default="cpu", help="cpu, cuda or mps")
+    s.add_argument("--images", type=int, default=256, help="synthetic 48 x 48 faces, written as JPEG files")
+    s.add_argument("--epochs", type=int, default=1, help="timed epochs per path (the median is reported)")
+    s.add_argument("--config", default="C1")
+    s.add_argument("--batch-size", type=int, default=16)
+    s.add_argument("--workers", type=int, default=0, help="DataLoader workers of the baseline")
+    s.add_argument("--compile", action="store_true", help="torch.compile the fast step (CUDA with Triton only)")
+    s.add_argument("--inference-batch", type=int, default=256)
+    s.add_argument("--repeats", type=int, default=30, help="timed forward passes per inference figure")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--no-baseline", action="store_true", help="time the fast path only")
+    s.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_bench)
 
     return p
 
