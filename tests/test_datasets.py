@@ -1,12 +1,16 @@
 """Loaders for RAF-DB, AffectNet and ExpW read tiny copies of their native layouts (tests/layouts.py)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from PIL import Image
 
 from layouts import make_affectnet, make_expw, make_rafdb, make_rafdb_kaggle
 from resemote.data import get_dataset, stratified_split
 from resemote.data.cache import decode
+from resemote.data.synthetic import make_split
 from resemote.errors import ResEmoteError
 
 # a different count for every class and split: a wrong label map or a swapped split cannot pass
@@ -124,3 +128,40 @@ def test_stratified_split_for_validation_carve_out():
     groups = [f"p{i // 3}" for i in range(len(labels))]
     kept, held = stratified_split(labels, 0.2, seed=1, groups=groups)
     assert not {groups[i] for i in kept} & {groups[i] for i in held}
+
+
+def test_cache_parallel_equals_serial_and_is_reused(tmp_path, monkeypatch):
+    from resemote.data import cache
+    lay = make_rafdb(tmp_path / "r", TWO, missing=0, malformed=0)
+    ds = get_dataset("rafdb", lay.root, "train")
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "serial"))
+    serial = decode(ds, 32, workers=1, progress=False)
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "parallel"))
+    monkeypatch.setattr(cache, "PARALLEL_FROM", 1)
+    par = decode(ds, 32, workers=2, progress=False)
+    assert np.array_equal(np.asarray(serial.images), np.asarray(par.images)) and serial.refs == par.refs
+    assert par.fingerprint == serial.fingerprint and [s["path"] for s in par.skipped] == lay.corrupt
+    files = sorted((tmp_path / "parallel").iterdir())
+    again = decode(get_dataset("rafdb", lay.root, "train"), 32, progress=False)   # unchanged: reopened
+    assert again.fingerprint == par.fingerprint and sorted((tmp_path / "parallel").iterdir()) == files
+    # a changed image file changes the source fingerprint: decoded again, into a new cache entry
+    victim = lay.root / "basic" / "Image" / "aligned" / "train_00002_aligned.jpg"
+    Image.new("RGB", (100, 100), (200, 10, 10)).save(victim)
+    changed = decode(get_dataset("rafdb", lay.root, "train"), 32, progress=False)
+    assert changed.fingerprint != par.fingerprint and len(list((tmp_path / "parallel").iterdir())) == len(files) + 2
+
+
+def test_large_jpeg_scaled_decode_matches_full_decode(tmp_path):
+    # AffectNet-like photo: a 480 x 640 JPEG whose 200 x 200 face box is decoded at reduced DCT scale
+    lay = make_affectnet(tmp_path, {"train": [1] * 7, "test": [1] * 7}, missing=0, corrupt=0, malformed=0,
+                         png_named_jpg=0)
+    ds = get_dataset("affectnet", tmp_path, "train")
+    small_face, _ = make_split(1, np.random.default_rng(0))
+    face = np.asarray(Image.fromarray(small_face[0]).resize((200, 200), Image.BICUBIC))
+    photo = np.full((480, 640), 90, np.uint8)
+    photo[133:333, 301:501] = face
+    Image.fromarray(photo).convert("RGB").save(tmp_path / ds.samples[0].ref, quality=95)
+    s = replace(ds.samples[0], box=(301, 133, 501, 333))
+    small = np.asarray(ds.read_small(s, 32), dtype=float)
+    full = np.asarray(ds.read(s).convert("L").resize((32, 32), Image.BILINEAR), dtype=float)
+    assert small.shape == (32, 32) and np.abs(small - full).mean() < 2

@@ -100,7 +100,10 @@ class FaceDataset:
         sx, sy = img.size[0] / w, img.size[1] / h
         fbox = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
         if fbox[0] >= 0 and fbox[1] >= 0 and fbox[2] <= img.size[0] and fbox[3] <= img.size[1]:
-            return img.resize((size, size), Image.BILINEAR, box=fbox)
+            # crop to the whole pixels around the box first, so the filter does not reach past it
+            x0, y0 = int(np.floor(fbox[0])), int(np.floor(fbox[1]))
+            img = img.crop((x0, y0, int(np.ceil(fbox[2])), int(np.ceil(fbox[3]))))
+            return img.resize((size, size), Image.BILINEAR, box=(fbox[0] - x0, fbox[1] - y0, fbox[2] - x0, fbox[3] - y0))
         # a box reaching past the photo's edge: crop pads with black, as read() does
         return img.crop(tuple(round(v) for v in fbox)).resize((size, size), Image.BILINEAR)
 
