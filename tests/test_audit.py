@@ -5,7 +5,6 @@ import io
 import json
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from layouts import make_rafdb
