@@ -173,7 +173,8 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         "protocol_settings": proto.as_dict(),
     }
     _claim(out, params)
-    if (out / "metrics.json").is_file():
+    if (out / "metrics.json").is_file():  # finished (perhaps killed before it could drop its resume state)
+        (out / "state.pt").unlink(missing_ok=True)
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
