@@ -10,13 +10,15 @@ the same synthetic 48 x 48 faces (`resemote.data.synthetic`), written once as JP
   `decode_s`), held on the device (`resemote.pipeline.DeviceImages`), and `resemote.train.train_one_epoch`,
   the very step `resemote train` runs (fused SGD; bf16 autocast and NHWC on CUDA; optional torch.compile).
 
-Throughput is images / median epoch time (one warm-up pass of a few batches first, untimed). Inference is
+Throughput is images / median epoch time (a few warm-up batches first, untimed); on the CPU the two paths
+alternate batch by batch and each path's epoch time is the sum of its own batches' times. Inference is
 batch-1 latency (median of repeats) of the plain eval model and of `accel.fast_inference`, and batched
 images/s. Timings on a shared machine are noisy: the JSON records the load average beside them.
 """
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import platform
 import statistics
@@ -102,12 +104,32 @@ def _model(config: str, dev: torch.device, seed: int) -> ResEmoteNet:
     return ResEmoteNet(config).to(dev)
 
 
-def _timed(run, dev: torch.device) -> tuple[float, object]:
-    _sync(dev)
-    t = time.perf_counter()
-    out = run()
-    _sync(dev)
-    return time.perf_counter() - t, out
+def _chunks(it, chunk: int | None):
+    """`it` in lists of `chunk` items, or whole (one piece) where `chunk` is None."""
+    if chunk is None:
+        yield it
+        return
+    while part := list(itertools.islice(it, chunk)):
+        yield part
+
+
+def run_interleaved(epochs: dict, dev: torch.device, chunk: int | None) -> tuple[dict, dict]:
+    """Run one epoch of each path, alternating pieces of `chunk` batches (whole epochs where None), so that
+    a shared machine's load falls on all paths alike. Returns ({path: seconds}, {path: (loss, accuracy)})."""
+    gens = {k: run(chunk) for k, run in epochs.items()}
+    seconds, results = dict.fromkeys(gens, 0.0), {}
+    while gens:
+        for k in list(gens):
+            _sync(dev)
+            t = time.perf_counter()
+            try:
+                next(gens[k])
+            except StopIteration as stop:
+                results[k] = stop.value
+                del gens[k]
+            _sync(dev)
+            seconds[k] += time.perf_counter() - t
+    return seconds, results
 
 
 def prepare_baseline(items: list[tuple[str, int]], dev: torch.device, *, config: str = "C1",
@@ -130,15 +152,17 @@ def prepare_baseline(items: list[tuple[str, int]], dev: torch.device, *, config:
         opt.step()
         return loss.detach() * len(y), (logits.argmax(1) == y).sum()
 
-    def epoch():
+    def epoch(chunk: int | None):  # a generator: yields after each piece of `chunk` batches
         model.train()
         loss_sum, correct = torch.zeros((), device=dev), torch.zeros((), device=dev, dtype=torch.long)
-        for x, y in loader:
-            if len(y) < 2:  # BatchNorm cannot train on one image (res_block3 sees 1 x 1); the released code crashes
-                continue
-            l, c = step(x, y)
-            loss_sum += l
-            correct += c
+        for part in _chunks(iter(loader), chunk):
+            for x, y in part:
+                if len(y) < 2:  # BatchNorm cannot train on one image (res_block3 sees 1 x 1); the released code crashes
+                    continue
+                l, c = step(x, y)
+                loss_sum += l
+                correct += c
+            yield
         return float(loss_sum) / len(items), float(correct) / len(items)
 
     model.train()
@@ -151,14 +175,15 @@ def prepare_baseline(items: list[tuple[str, int]], dev: torch.device, *, config:
 
 
 def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, config: str = "C1",
-                 batch_size: int = 16, seed: int = 0, compile: bool = False, warmup: int = 2):
+                 batch_size: int = 16, seed: int = 0, compile: bool = False, compile_mode: str | None = None,
+                 warmup: int = 2):
     """The project's path (uint8 on the device and `train.train_one_epoch`, the step `resemote train`
     runs), warmed up: returns (run one epoch -> (loss, accuracy), description)."""
     from .train import train_one_epoch
     model = accel.to_channels_last(_model(config, dev, seed), dev)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                           **accel.sgd_options(dev))
-    step_model, compiled = accel.maybe_compile(model, dev, enabled=compile)
+    step_model, compiled = accel.maybe_compile(model, dev, enabled=compile, mode=compile_mode)
     data = DeviceImages(images, labels, dev)
     g = torch.Generator().manual_seed(seed)
     warm = [(x, y) for _, (x, y) in zip(range(warmup), data.batches(batch_size, shuffle=True, flip=True,
@@ -172,9 +197,12 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
         step_model, compiled = model, False
         train_one_epoch(step_model, opt, warm)
 
-    def epoch():
-        loss_sum, correct = train_one_epoch(step_model, opt, data.batches(batch_size, shuffle=True, flip=True,
-                                                                         generator=g))
+    def epoch(chunk: int | None):  # a generator: yields after each piece of `chunk` batches
+        loss_sum, correct = 0, 0
+        for part in _chunks(data.batches(batch_size, shuffle=True, flip=True, generator=g), chunk):
+            l, c = train_one_epoch(step_model, opt, part)
+            loss_sum, correct = loss_sum + l, correct + c
+            yield
         return float(loss_sum) / len(data), float(correct) / len(data)
 
     opts = ["uint8 resident on the device", "device-side flip + normalisation"]
@@ -184,7 +212,8 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
         opts += ["bf16 autocast", "channels_last"]
     if compiled:
         opts.append("torch.compile")
-    return epoch, {"compiled": compiled, "pipeline": ", ".join(opts)}
+    return epoch, {"compiled": compiled, "compile_mode": compile_mode if compiled else None,
+                   "pipeline": ", ".join(opts)}
 
 
 def _summary(n: int, times: list[float], outs: list, **extra) -> dict:
@@ -245,7 +274,7 @@ def hardware_stamp(dev: torch.device) -> dict:
 
 
 def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: str = "C1", batch_size: int = 16,
-          workers: int = 0, compile: bool = False, inference_batch: int = 256, repeats: int = 30, seed: int = 0,
+          workers: int = 0, compile: bool = False, compile_mode: str | None = None, inference_batch: int = 256, repeats: int = 30, seed: int = 0,
           skip_baseline: bool = False, threads: int | None = None, progress: bool = True) -> dict:
     """Run the benchmark (see the module docstring) and return its JSON-ready result."""
     from .train import resolve_device
@@ -264,18 +293,21 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
         decoded = decode_once(items)
         decode_s = time.perf_counter() - t
         runs = {"fast": prepare_fast(decoded, labels, dev, config=config, batch_size=batch_size, seed=seed,
-                                     compile=compile)}
+                                     compile=compile, compile_mode=compile_mode)}
         if not skip_baseline:
             runs["baseline"] = prepare_baseline(items, dev, config=config, batch_size=batch_size,
                                                 workers=workers, seed=seed)
-        # epochs alternate between the paths, so a shared machine's load falls on both alike
+        # on the CPU the paths alternate batch by batch (a shared machine's load falls on both alike);
+        # on an accelerator, whole epochs (nothing else shares it, and per-call overhead would count)
+        chunk = 1 if dev.type == "cpu" else None
         times, outs = {k: [] for k in runs}, {k: [] for k in runs}
         for _ in tqdm(range(epochs), desc="bench", unit="epoch", disable=not progress, leave=False):
-            for k, (run, _) in runs.items():
-                t, o = _timed(run, dev)
-                times[k].append(t)
-                outs[k].append(o)
-    fast = _summary(images, times["fast"], outs["fast"], decode_s=decode_s, **runs["fast"][1])
+            sec, res = run_interleaved({k: run for k, (run, _) in runs.items()}, dev, chunk)
+            for k in runs:
+                times[k].append(sec[k])
+                outs[k].append(res[k])
+    fast = _summary(images, times["fast"], outs["fast"], decode_s=decode_s, interleaved_batches=chunk,
+                    **runs["fast"][1])
     base = _summary(images, times["baseline"], outs["baseline"], **runs["baseline"][1]) if not skip_baseline else None
     inf = bench_inference(dev, config=config, batch=inference_batch, repeats=repeats, seed=seed)
     per_epoch = FER2013_TRAIN / fast["images_per_s"]

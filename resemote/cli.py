@@ -86,7 +86,7 @@ def cmd_book(a: argparse.Namespace) -> None:
 def cmd_bench(a: argparse.Namespace) -> None:
     from .bench import bench, format_bench
     r = bench(a.device, a.images, a.epochs, config=a.config, batch_size=a.batch_size, workers=a.workers,
-              compile=a.compile, inference_batch=a.inference_batch, repeats=a.repeats, seed=a.seed,
+              compile=a.compile, compile_mode=a.compile_mode, inference_batch=a.inference_batch, repeats=a.repeats, seed=a.seed,
               skip_baseline=a.no_baseline, threads=a.threads, progress=not a.json)
     _print_json(r) if a.json else print(format_bench(r))
 
@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--workers", type=int, default=0, help="DataLoader workers of the baseline")
     s.add_argument("--compile", action="store_true", help="torch.compile the fast step (CUDA with Triton only)")
+    s.add_argument("--compile-mode", help="torch.compile mode, e.g. reduce-overhead (CUDA graphs)")
     s.add_argument("--inference-batch", type=int, default=256)
     s.add_argument("--repeats", type=int, default=30, help="timed forward passes per inference figure")
     s.add_argument("--seed", type=int, default=0)

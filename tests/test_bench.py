@@ -34,6 +34,7 @@ def test_bench_json_on_cpu():
         assert r[k]["images_per_s"] > 0 and len(r[k]["epoch_seconds"]) == 1 and np.isfinite(r[k]["train_loss"][0])
     assert r["speedup"] == pytest.approx(r["fast"]["images_per_s"] / r["baseline"]["images_per_s"])
     assert "fused SGD" in r["fast"]["pipeline"] and not r["fast"]["compiled"]
+    assert r["fast"]["interleaved_batches"] == 1  # CPU: the paths alternate batch by batch
     i = r["inference"]
     assert i["batch1_ms"] > 0 and i["batch1_ms_plain"] > 0 and i["batched_images_per_s"] > 0
     assert i["max_abs_logit_diff_fast_vs_plain"] < 1e-4 and not i["bf16_autocast"]
