@@ -247,9 +247,9 @@ def bench_inference(dev: torch.device, *, config: str = "C1", batch: int = 256, 
     with torch.inference_mode():
         diff = float((model(xb[:8]) - fast(xb[:8])).abs().max())
     plain, quick = [], []
-    for _ in range(3):  # alternate, so load spikes fall on both
-        plain.append(_latency_ms(model, x1, dev, max(1, repeats // 3), amp=False))  # eager fp32, as released
-        quick.append(_latency_ms(fast, x1, dev, max(1, repeats // 3)))
+    for _ in range(repeats):  # alternate call by call, so load spikes fall on both alike
+        plain.append(_latency_ms(model, x1, dev, 1, warmup=1, amp=False))  # eager fp32, as the released code runs
+        quick.append(_latency_ms(fast, x1, dev, 1, warmup=1))
     plain_fp32, fast_ms = statistics.median(plain), statistics.median(quick)
     batched_ms = _latency_ms(fast, xb, dev, max(3, repeats // 5), warmup=2)
     return {"batch1_ms_plain": plain_fp32, "batch1_ms": fast_ms, "batch": batch,
