@@ -50,3 +50,24 @@ def test_bench_errors_are_one_line(capsys):
     if not torch.cuda.is_available():
         assert main(["bench", "--device", "cuda"]) == 2
         assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_a_compiler_failing_at_the_first_call_falls_back_to_the_plain_step(monkeypatch, capsys):
+    from torch import nn
+
+    class Broken(nn.Module):  # what a torch.compile that fails at its first call looks like
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            raise RuntimeError("inductor: no working C++ compiler")
+
+    monkeypatch.setattr(B.accel, "maybe_compile", lambda fn, dev, enabled=True, mode=None: (Broken(fn), True))
+    imgs, labels = B.synthetic_images(6, seed=1)
+    imgs = np.stack([np.resize(i, (64, 64)) for i in imgs])
+    epoch, info = B.prepare_fast(imgs, labels, torch.device("cpu"), batch_size=3, compile=True, warmup=1)
+    assert info["compiled"] is False and "torch.compile" not in info["pipeline"]
+    assert "torch.compile failed (RuntimeError)" in capsys.readouterr().err
+    seconds, results = B.run_interleaved({"fast": epoch}, torch.device("cpu"), chunk=1)
+    assert seconds["fast"] > 0 and np.isfinite(results["fast"][0])
