@@ -278,14 +278,17 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
           skip_baseline: bool = False, threads: int | None = None, progress: bool = True) -> dict:
     """Run the benchmark (see the module docstring) and return its JSON-ready result."""
     from .train import resolve_device
-    if threads:
-        torch.set_num_threads(threads)
     if images < 2 or epochs < 1 or batch_size < 2:
         raise ResEmoteError(f"expected --images >= 2, --epochs >= 1, --batch-size >= 2; "
                             f"got {images}, {epochs}, {batch_size}")
+    if repeats < 1 or inference_batch < 1 or workers < 0 or (threads is not None and threads < 1):
+        raise ResEmoteError(f"expected --repeats >= 1, --inference-batch >= 1, --workers >= 0, --threads >= 1; "
+                            f"got {repeats}, {inference_batch}, {workers}, {threads}")
     if config not in CONFIGS:
         raise ResEmoteError(f"unknown configuration {config!r}: expected one of {', '.join(CONFIGS)}")
     dev = resolve_device(device)
+    if threads:
+        torch.set_num_threads(threads)
     imgs, labels = synthetic_images(images, seed)
     with tempfile.TemporaryDirectory(prefix="resemote-bench-") as tmp:
         items = write_jpegs(imgs, labels, Path(tmp))

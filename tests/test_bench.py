@@ -45,6 +45,8 @@ def test_bench_json_on_cpu():
 def test_bench_errors_are_one_line(capsys):
     assert main(["bench", "--images", "1"]) == 2
     assert "expected --images >= 2" in capsys.readouterr().err
+    assert main(["bench", "--threads", "0"]) == 2
+    assert "--threads >= 1" in capsys.readouterr().err
     with pytest.raises(ResEmoteError, match="unknown configuration"):
         B.bench("cpu", images=4, config="C9")
     if not torch.cuda.is_available():
