@@ -274,6 +274,9 @@ def stage_book(runs_dir: Path, src: Path) -> None:
         page = runs_dir / "_pages" / f"{e['id']}.ipynb"
         if page.is_file():
             shutil.copy(page, src / "book" / "runs" / f"{e['id']}.ipynb")
+    if not any((src / "book" / "runs").iterdir()):  # the toc's glob must match something
+        (src / "book" / "runs" / "none.md").write_text(
+            "# No run pages\n\nNo run has finished yet; see the table of planned runs.\n")
     ds = runs_dir / "_pages" / "datasets.ipynb"
     if ds.is_file():
         shutil.copy(ds, src / "book" / "generated" / "datasets.ipynb")
