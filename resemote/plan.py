@@ -325,8 +325,12 @@ def main(plan_file: str | None = None, runs_dir: str | None = None, data_dir: st
         index = run_all(runs, runs_path)
         write_json(runs_path / "index.json", {"plan": _rel(Path(plan_file or ROOT / "runs.yml")), "runs": index})
         print(f"runs done in {time.time() - t0:.0f} s")
+    else:  # index what is there, run nothing
+        index = [{**asdict(r), "params": r.train_params(), "path": _rel(runs_path / r.id),
+                  "command": papermill_cli(r, _rel(runs_path / r.id))} for r in runs]
+        write_json(runs_path / "index.json", {"plan": _rel(Path(plan_file or ROOT / "runs.yml")), "runs": index})
     html = build_book(runs_path, Path(out or ROOT / "_build").resolve(), data_path) if build else None
-    failed = [e["id"] for e in index if e.get("error")] if run else []
+    failed = [e["id"] for e in index if e.get("error")]
     if failed:
         raise SystemExit(f"{len(failed)} run(s) failed: {', '.join(failed)} (the book shows them as failed)")
     return html
