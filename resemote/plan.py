@@ -161,7 +161,8 @@ def paper_commands(dataset: str, config: str = "C1", plan: dict | None = None) -
     """The papermill commands (one per seed) that make the `paper`-profile runs of `dataset`/`config`
     exactly as `resemote book` would (same run directories, so the book picks them up)."""
     runs = resolve(plan or load_plan(), ROOT / "data", ROOT / "runs", present={dataset})
-    return [papermill_cli(r, f"runs/{r.id}") for r in runs if r.dataset == dataset and r.config == config]
+    return [papermill_cli(r, f"runs/{r.id}") for r in runs
+            if not r.synthetic and r.dataset == dataset and r.config == config]
 
 
 # --- executing notebooks --------------------------------------------------------------------------------------

@@ -84,3 +84,7 @@ def test_runs_yml_is_valid():
     assert set(p["profiles"]) == {"paper", "demo"}
     assert p["profiles"]["paper"]["epochs"] == 80 and p["profiles"]["paper"]["batch_size"] == 16
     assert set(p["experiments"]["table4"]["configs"]) == {"C1", "C2", "C3", "C4", "C5", "C6"}
+
+
+def test_paper_commands_never_point_at_synthetic_data():
+    assert all("_data/synthetic" not in c and "-p root data/fer2013" in c for c in plan.paper_commands("fer2013", "C1"))
