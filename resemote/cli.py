@@ -153,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--plan", help="run plan (default: runs.yml)")
     s.add_argument("--runs", help="run directories (default: runs/)")
     s.add_argument("--data", help="datasets folder (default: data/)")
-    s.add_argument("--out", help="build folder (default: _build/; the HTML lands in _build/_build/html)")
+    s.add_argument("--out", help="build folder (default: _build/; the HTML lands in _build/html)")
     s.add_argument("--dry-run", action="store_true", help="print the resolved runs and their commands only")
     s.add_argument("--no-run", action="store_true", help="build from the results already there")
     s.add_argument("--no-build", action="store_true", help="execute the runs, do not build")

@@ -297,7 +297,11 @@ def build_book(runs_dir: Path, out: Path, data_dir: Path, log=print) -> Path:
     if res.returncode != 0:
         sys.stderr.write(res.stdout[-6000:] + res.stderr[-6000:])
         raise SystemExit(f"jupyter-book build failed (exit {res.returncode})")
-    html = out / "_build" / "html"
+    # jupyter-book writes OUT/_build/html; the book is published as OUT/html (make book: _build/html)
+    html = out / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    (out / "_build" / "html").rename(html)
     log(f"book built in {time.time() - t0:.0f} s: {_rel(html / 'index.html')}")
     return html
 

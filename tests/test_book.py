@@ -62,7 +62,7 @@ def test_tables_and_figures(html: Path):
 
 
 def test_rebuild_skips_current_runs(html: Path, capsys):
-    tmp = html.parents[2]
+    tmp = html.parents[1]
     plan.main(str(tmp / "plan.yml"), str(tmp / "runs"), str(tmp / "data"), build=False)
     out = capsys.readouterr().out
     assert out.count("current, skipped") == 2 and "executed train.ipynb" not in out
