@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from . import accel
 from .data.classes import CLASSES
 from .errors import ResEmoteError
-from .evaluate import _sync, cpu_model, device_name
+from .evaluate import _sync, cpu_model, device_name, latency_ms
 from .model import CONFIGS, ResEmoteNet, count_parameters
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, DeviceImages, to_input
 
@@ -225,16 +225,8 @@ def _summary(n: int, times: list[float], outs: list, **extra) -> dict:
 # --- inference ------------------------------------------------------------------------------------------
 def _latency_ms(model, x: torch.Tensor, dev: torch.device, repeats: int, warmup: int = 5, amp: bool = True
                 ) -> float:
-    times = []
-    with torch.inference_mode(), (accel.autocast_context(dev) if amp else contextlib.nullcontext()):
-        for i in range(warmup + repeats):
-            _sync(dev)
-            t = time.perf_counter()
-            model(x)
-            _sync(dev)
-            if i >= warmup:
-                times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+    with accel.autocast_context(dev) if amp else contextlib.nullcontext():
+        return latency_ms(model, x, dev, repeats, warmup)
 
 
 def bench_inference(dev: torch.device, *, config: str = "C1", batch: int = 256, repeats: int = 30,

@@ -83,7 +83,22 @@ def evaluate(model: nn.Module, data: DeviceImages, *, class_weights: torch.Tenso
     return m
 
 
-@torch.inference_mode()
+def latency_ms(model: nn.Module, x: torch.Tensor, device: torch.device | str, repeats: int = 30,
+               warmup: int = 5) -> float:
+    """Median wall time of `model(x)` on `device`, in milliseconds (synchronised around each call)."""
+    device = torch.device(device)
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + repeats):
+            _sync(device)
+            t = time.perf_counter()
+            model(x)
+            _sync(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
 def inference_ms_per_image(model: nn.Module, device: torch.device | str, size: int = 64,
                            repeats: int = 30, warmup: int = 5) -> float:
     """Median wall time of one forward pass at batch 1 on `device`, in milliseconds, of the model as
@@ -93,15 +108,7 @@ def inference_ms_per_image(model: nn.Module, device: torch.device | str, size: i
     device = torch.device(device)
     model = fast_inference(model, size, device)
     x = to_input(torch.zeros(1, size, size, dtype=torch.uint8, device=device))
-    times = []
-    for i in range(warmup + repeats):
-        _sync(device)
-        t = time.perf_counter()
-        model(x)
-        _sync(device)
-        if i >= warmup:
-            times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
+    return latency_ms(model, x, device, repeats, warmup)
 
 
 def _sync(device: torch.device) -> None:
