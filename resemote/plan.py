@@ -291,7 +291,10 @@ def build_book(runs_dir: Path, out: Path, data_dir: Path, log=print) -> Path:
     stage_book(runs_dir, src)
     env = {**os.environ, "RESEMOTE_RUNS": str(runs_dir.resolve()), "RESEMOTE_DATA": str(data_dir.resolve())}
     jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb), "build", str(src), "--path-output", str(out), "--warningiserror", "--keep-going", "--quiet"]
+    # --all: the staged sources keep their files' times, so an incremental build would keep chapters that
+    # read results from an earlier build; they are cheap, rebuild them all
+    cmd = [str(jb), "build", str(src), "--path-output", str(out), "--all", "--warningiserror", "--keep-going",
+           "--quiet"]
     t0 = time.time()
     res = subprocess.run(cmd, env=env, cwd=str(src), capture_output=True, text=True)
     if res.returncode != 0:

@@ -450,8 +450,9 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb") -> pd.DataFrame
             if r:
                 row[f"ours acc. (%), {label}"] = mean_sd([e.metrics["test_accuracy"] for e in r], 100)
                 row[f"ours test CE, {label}"] = mean_sd([e.metrics["test_loss"] for e in r], 1, 3)
-                # the caption names the runs and commits; the cell says only what budget they had
-                row[f"budget, {label}"] = budget(r[0])
+                # the caption names the runs and commits; the cell says only what budget they had, briefly
+                p, syn = r[0].run.params if r[0].run else r[0].info.get("params", {}), r[0].info.get("synthetic")
+                row[f"budget, {label}"] = f"{p.get('epochs')} ep." + (f", {syn['n_train']} img." if syn else "")
             else:
                 row[f"ours acc. (%), {label}"] = NOT_RUN if synthetic else f"{NOT_RUN} (command below)"
         rows.append(row)

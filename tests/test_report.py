@@ -79,7 +79,7 @@ def test_ablation_table(runs: Path):
     assert t.loc["C1", "paper acc. (%)"] == "94.76"
     assert t.loc["C2", "ours acc. (%), RAF-DB"].startswith(report.NOT_RUN)   # planned, unfinished
     assert t.loc["C1", f"ours acc. (%), {report.SYNTHETIC_TAG}"] == "50.00"
-    assert t.loc["C1", f"budget, {report.SYNTHETIC_TAG}"].startswith("2 epochs")
+    assert t.loc["C1", f"budget, {report.SYNTHETIC_TAG}"].startswith("2 ep.")
 
 
 def test_provenance_and_compute(runs: Path):
