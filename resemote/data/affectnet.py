@@ -84,8 +84,7 @@ class AffectNet(FaceDataset):
             self.skip(where, f"expected a positive face box width and height, found {w} x {h}")
             return None
         ref = self.images + row[0].strip().lstrip("/")
-        if not self.exists(ref):
-            self.skip(ref, "image file missing")
+        if not self.present(ref):
             return None
         return Sample(ref, NATIVE[int(code)], box=(x, y, x + w, y + h))
 

@@ -24,6 +24,7 @@ from ..errors import ResEmoteError
 from .classes import CLASSES
 
 SYNTHETIC_MARKER = "SYNTHETIC.json"
+MISSING_IMAGE = "image file missing"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ class FaceDataset:
     def image_path(self, sample: Sample) -> Path:
         """The image file behind a sample; a ref may end in '#<face>' when one photo holds several faces."""
         return self.root / sample.ref.partition("#")[0]
+
+    def present(self, relpath: str, where: str | None = None) -> bool:
+        """Whether root/relpath exists; if not, the sample (`where`, default relpath) is skipped as missing."""
+        if self.exists(relpath):
+            return True
+        self.skip(where or relpath, MISSING_IMAGE)
+        return False
 
     def exists(self, relpath: str) -> bool:
         """Whether root/relpath is a file, from one cached listing per folder (one stat per image would be

@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ResEmoteError
 from ..io import write_text
-from .base import FaceDataset
+from .base import MISSING_IMAGE, FaceDataset
 
 CACHE_VERSION = 2  # 2: large JPEGs decoded at reduced DCT scale (FaceDataset.read_small)
 PARALLEL_FROM = 2000  # below this many images, forking workers costs more than it saves
@@ -78,7 +78,7 @@ def _decode_counted(args: tuple[str, int, int, int, int]) -> tuple[int, list[tup
 
 def _reason(e: Exception) -> str:
     if isinstance(e, FileNotFoundError):
-        return "image file missing"
+        return MISSING_IMAGE
     return f"unreadable image ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})"
 
 

@@ -76,8 +76,7 @@ class ExpW(FaceDataset):
         for s, p in zip(faces, part):
             if p != mine:
                 continue
-            if not self.exists(IMAGES + s.group):
-                self.skip(s.ref, "image file missing")
+            if not self.present(IMAGES + s.group, where=s.ref):
                 continue
             samples.append(s)
         return samples

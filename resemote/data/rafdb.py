@@ -90,8 +90,7 @@ class RAFDB(FaceDataset):
                 if not image.startswith(self.split + "_"):
                     continue
                 ref = images + Path(image).stem + "_aligned.jpg"
-                if not self.exists(ref):
-                    self.skip(ref, "image file missing")
+                if not self.present(ref):
                     continue
                 samples.append(Sample(ref, NATIVE[int(label)]))
         return samples
@@ -116,8 +115,7 @@ class RAFDB(FaceDataset):
                     self.skip(where, f"expected a label 1-7, found {label!r}")
                     continue
                 ref = f"{self.prefix}{self.split}/{int(label)}/{image}"
-                if not self.exists(ref):
-                    self.skip(ref, "image file missing")
+                if not self.present(ref):
                     continue
                 samples.append(Sample(ref, NATIVE[int(label)]))
         return samples
