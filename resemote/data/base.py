@@ -10,6 +10,7 @@ is cheap and can be repeated.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -191,7 +192,14 @@ class FaceDataset:
         return f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, n={len(self)})"
 
 
-def _file_digest(path: Path, chunk: int = 1 << 22) -> str:
+def _file_digest(path: Path) -> str:
+    """sha256 of a label file; each split of a dataset shares its label file, so hash it once per version."""
+    st = path.stat()
+    return _digest_of(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest_of(path: str, size: int, mtime_ns: int, chunk: int = 1 << 22) -> str:  # size/mtime: cache key
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
