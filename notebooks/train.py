@@ -41,7 +41,7 @@ synthetic_size = "100,40,60"  # train,val,test sizes when root is empty
 from resemote import report
 from resemote.plan import prepare_paths
 from resemote.results import load_run
-from resemote.train import train
+from resemote.training import train
 
 root, out, synthetic = prepare_paths(root, out, synthetic_size, seed)
 if synthetic:

@@ -7,7 +7,7 @@ the same synthetic 48 x 48 faces (`resemote.data.synthetic`), written once as JP
   epoch, torchvision Resize((64, 64)), Grayscale(3), RandomHorizontalFlip, ToTensor, Normalize(ImageNet),
   a shuffling DataLoader, and an eager fp32 step;
 - fast, the project's own path: the files decoded once into a uint8 array (timed separately as
-  `decode_s`), held on the device (`resemote.pipeline.DeviceImages`), and `resemote.train.train_one_epoch`,
+  `decode_s`), held on the device (`resemote.pipeline.DeviceImages`), and `resemote.training.train_one_epoch`,
   the very step `resemote train` runs (fused SGD; bf16 autocast and NHWC on CUDA; optional torch.compile).
 
 Throughput is images / median epoch time (a few warm-up batches first, untimed); on the CPU the two paths
@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from . import accel
 from .data.classes import CLASSES
 from .errors import ResEmoteError
-from .evaluate import _sync, cpu_model, device_name, latency_ms
+from .evaluation import _sync, cpu_model, device_name, latency_ms
 from .model import CONFIGS, ResEmoteNet, count_parameters
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, DeviceImages, to_input
 
@@ -179,7 +179,7 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
                  warmup: int = 2):
     """The project's path (uint8 on the device and `train.train_one_epoch`, the step `resemote train`
     runs), warmed up: returns (run one epoch -> (loss, accuracy), description)."""
-    from .train import train_one_epoch
+    from .training import train_one_epoch
     model = accel.to_channels_last(_model(config, dev, seed), dev)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                           **accel.sgd_options(dev))
@@ -269,7 +269,7 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
           workers: int = 0, compile: bool = False, compile_mode: str | None = None, inference_batch: int = 256, repeats: int = 30, seed: int = 0,
           skip_baseline: bool = False, threads: int | None = None, progress: bool = True) -> dict:
     """Run the benchmark (see the module docstring) and return its JSON-ready result."""
-    from .train import resolve_device
+    from .training import resolve_device
     if images < 2 or epochs < 1 or batch_size < 2:
         raise ResEmoteError(f"expected --images >= 2, --epochs >= 1, --batch-size >= 2; "
                             f"got {images}, {epochs}, {batch_size}")

@@ -37,7 +37,7 @@ def cmd_audit(a: argparse.Namespace) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from .train import train
+    from .training import train
     m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
               batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
               val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict)
@@ -51,9 +51,9 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     from .checkpoint import load_model
     from .data import get_dataset
     from .data.cache import decode
-    from .evaluate import device_name, evaluate
+    from .evaluation import device_name, evaluate
     from .pipeline import DeviceImages
-    from .train import resolve_device
+    from .training import resolve_device
     dev = resolve_device(a.device)
     model, meta = load_model(a.checkpoint, dev)
     size = meta["input"]["size"][0]

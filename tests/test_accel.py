@@ -10,7 +10,7 @@ from torch import nn
 from resemote import accel
 from resemote.model import ResEmoteNet
 from resemote.pipeline import DeviceImages
-from resemote.train import train_one_epoch
+from resemote.training import train_one_epoch
 
 
 def _randomised(config: str = "C1", seed: int = 0) -> ResEmoteNet:

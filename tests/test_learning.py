@@ -4,7 +4,7 @@ This is the core issue's acceptance run (a few minutes on two cores): 420 traini
 lr 0.01 (the paper's 1e-3 needs ~250 steps just to leave chance), paper protocol otherwise.
 """
 from resemote.data.synthetic import write_synthetic
-from resemote.train import train
+from resemote.training import train
 
 
 def test_c1_learns_synthetic_faces(tmp_path):

@@ -13,7 +13,7 @@ from resemote import results
 from resemote.errors import ResEmoteError
 from resemote.pipeline import batch_slices
 from resemote.results import METRIC_FIELDS
-from resemote.train import class_weights, train
+from resemote.training import class_weights, train
 
 # wall-clock figures, and the commit (other work may land in a shared checkout between the two runs)
 TIMING = {"train_seconds", "inference_ms_per_image", "finished_at", "git_commit"}
@@ -78,7 +78,7 @@ def test_reusing_out_with_other_settings_is_refused(finished_run, synth_root):
 
 
 def test_divergence_stops_and_keeps_the_last_good_state(tmp_path, synth_root, monkeypatch):
-    import resemote.train as T
+    import resemote.training as T
     calls = {"n": 0}
     real = T.F.cross_entropy
 
@@ -123,3 +123,28 @@ def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path, synth_root):
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
     assert strip(a.history) == strip(b.history)
     assert (whole / "model.safetensors").read_bytes() == (cut / "model.safetensors").read_bytes()
+
+
+def test_the_commit_is_read_when_a_run_starts_and_each_resume_adds_its_own(tmp_path, synth_root, monkeypatch):
+    """A long run must name the code it started with, not whatever the checkout holds when it ends."""
+    import resemote.training as T
+    real = T.F.cross_entropy
+    calls = {"n": 0}
+
+    def stop_in_epoch_2(*a, **k):
+        calls["n"] += 1
+        if calls["n"] > 5:  # epoch 1: 4 training batches of 16, then one validation pass
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    out = tmp_path / "r"
+    monkeypatch.setattr(T, "git_commit", lambda: "aaaaaaaaaaaa")
+    monkeypatch.setattr(T.F, "cross_entropy", stop_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train("fer2013", synth_root, out, epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
+    monkeypatch.setattr(T.F, "cross_entropy", real)
+    monkeypatch.setattr(T, "git_commit", lambda: "bbbbbbbbbbbb")  # the checkout moved on
+    m = train("fer2013", synth_root, out, epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
+    assert m["git_commit"] == "aaaaaaaaaaaa" and m["git_commits"] == ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]
+    # the weights name the segment that saved them (whichever epoch validated best)
+    assert json.loads((out / "model.json").read_text())["provenance"]["git_commit"] in m["git_commits"]

@@ -28,7 +28,7 @@ from .data import dataset_class, stratified_split
 from .data.cache import decode
 from .data.classes import CLASSES
 from .errors import ResEmoteError
-from .evaluate import device_name, evaluate, inference_ms_per_image
+from .evaluation import device_name, evaluate, inference_ms_per_image
 from .io import atomic_write, write_json, write_text
 from .model import CONFIGS, ResEmoteNet
 from .pipeline import DeviceImages
@@ -189,6 +189,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
              if proto.plateau_factor else None)
     order = torch.Generator().manual_seed(seed)  # batch order and flips
     s = {"epoch": 0, "best_acc": -1.0, "best_epoch": 0, "since_best": 0, "history": [], "train_seconds": 0.0}
+    commit = git_commit()  # read now: the checkout may move on while a long run trains
 
     if (out / "state.pt").is_file():
         ck = torch.load(out / "state.pt", map_location="cpu", weights_only=True)
@@ -202,8 +203,10 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         if progress:
             print(f"resuming {out} after epoch {s['epoch']}")
 
+    # the code of every segment of the run (one, unless it was resumed after the checkout moved)
+    s["commits"] = s.get("commits", []) + ([commit] if commit not in s.get("commits", []) else [])
     meta = sidecar(config, image_size, dataset=dataset, protocol=protocol, seed=seed,
-                   data_fingerprint=data["fingerprint"], git_commit=git_commit())
+                   data_fingerprint=data["fingerprint"], git_commit=commit)
     for epoch in range(s["epoch"] + 1, epochs + 1):
         if proto.early_stop and s["since_best"] >= proto.early_stop:
             break
@@ -276,11 +279,13 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "majority_class_rate": float(np.bincount(data["test"][1]).max() / len(data["test"][1])),
         "train_seconds": s["train_seconds"],
         "inference_ms_per_image": inference_ms_per_image(model, dev, params["image_size"]),
-        "device": device_name(dev), "git_commit": git_commit(), "torch_version": torch.__version__,
+        "device": device_name(dev), "git_commit": s["commits"][0], "torch_version": torch.__version__,
         "data_fingerprint": params["data_fingerprint"], "synthetic": params["synthetic"],
         "batch_size": params["batch_size"], "lr": params["lr"], "split_sizes": params["split_sizes"],
         "skipped": len(data["skipped"]),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    if len(s["commits"]) > 1:
+        metrics["git_commits"] = s["commits"]  # resumed at other commits: all of them, first one first
     results.write_metrics(out, metrics)
     return metrics
