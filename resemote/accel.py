@@ -6,6 +6,7 @@
   3 x 3 pad-1 conv on a 1 x 1 map only the centre tap, its 1 x 1 stride-2 shortcut only pixel (0, 0).
   At batch 1 the CPU is bound by reading weights, and this cuts them from 80.2M to 36.5M for C1.
   The weights are sliced once, here, into contiguous tensors (slicing per call was measured slower).
+  Other networks (the baselines of `resemote.zoo`) get BN folded generically (`fold_batchnorm`, torch.fx).
 - `autocast_context(device)`: bf16 autocast on CUDA, nothing elsewhere (the CPU path stays bit-exact
   and resumable; MPS bf16 support varies by OS).
 - `sgd_options(device)`: the fused SGD kernel (CUDA, CPU); `to_channels_last`: NHWC on CUDA only.
@@ -148,14 +149,27 @@ def fast_inference(model: nn.Module, image_size: int = 64, device: torch.device 
                    ) -> nn.Module:
     """An eval-mode model equal to `model.eval()` on `image_size` inputs (to ~1e-5), faster at small batches.
 
-    `model` is left untouched. Models other than `ResEmoteNet` are returned as an eval copy, unchanged.
+    `model` is left untouched. Models other than `ResEmoteNet` (the baselines of `resemote.zoo`) get the
+    generic part only: `fold_batchnorm`, in channels_last.
     """
     if device is None:
         p = next(model.parameters(), None)
         device = p.device if p is not None else torch.device("cpu")
     if not isinstance(model, ResEmoteNet):
-        return copy.deepcopy(model).eval().to(device)
+        return fold_batchnorm(model).to(device).to(memory_format=torch.channels_last)
     return FastInference(model, image_size).to(device).eval()
+
+
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of any model with each BatchNorm folded into the conv before it, where that conv's
+    output feeds nothing else (torch.fx; a BN shared by two convs is folded into each). A model torch.fx
+    cannot trace is returned as a plain eval copy. `model` is left untouched."""
+    model = copy.deepcopy(model).eval()
+    try:
+        from torch.fx.experimental.optimization import fuse
+        return fuse(model, inplace=True).eval()
+    except Exception:  # untraceable control flow: the plain copy computes the same outputs
+        return model
 
 
 # --- training -------------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """`resemote bench`: the project's training and inference paths against a released-code-style pipeline.
 
-Both train ResEmoteNet (C1 by default) with SGD (momentum 0.9, weight decay 1e-4, lr 1e-3) at batch 16 on
-the same synthetic 48 x 48 faces (`resemote.data.synthetic`), written once as JPEG files:
+Both train one network (ResEmoteNet C1 by default, or any `resemote.zoo` name) with SGD (momentum 0.9,
+weight decay 1e-4, lr 1e-3) at batch 16 on the same synthetic 48 x 48 faces (`resemote.data.synthetic`),
+written once as JPEG files:
 
 - baseline, as the released code does it: a Dataset that opens each JPEG with PIL for every item of every
   epoch, torchvision Resize((64, 64)), Grayscale(3), RandomHorizontalFlip, ToTensor, Normalize(ImageNet),
@@ -38,8 +39,8 @@ from . import accel
 from .data.classes import CLASSES
 from .errors import ResEmoteError
 from .evaluation import _sync, cpu_model, device_name, latency_ms
-from .model import CONFIGS, ResEmoteNet, count_parameters
 from .pipeline import IMAGENET_MEAN, IMAGENET_STD, DeviceImages, to_input
+from .zoo import create_model, model_summary
 
 LR, MOMENTUM, WEIGHT_DECAY = 1e-3, 0.9, 1e-4  # the released training script's optimizer
 FER2013_TRAIN, PAPER_EPOCHS = 28_709, 80
@@ -99,9 +100,9 @@ def decode_once(items: list[tuple[str, int]], size: int = 64) -> np.ndarray:
 
 
 # --- training -------------------------------------------------------------------------------------------
-def _model(config: str, dev: torch.device, seed: int) -> ResEmoteNet:
+def _model(config: str, dev: torch.device, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
-    return ResEmoteNet(config).to(dev)
+    return create_model(config).to(dev)
 
 
 def _chunks(it, chunk: int | None):
@@ -276,8 +277,7 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
     if repeats < 1 or inference_batch < 1 or workers < 0 or (threads is not None and threads < 1):
         raise ResEmoteError(f"expected --repeats >= 1, --inference-batch >= 1, --workers >= 0, --threads >= 1; "
                             f"got {repeats}, {inference_batch}, {workers}, {threads}")
-    if config not in CONFIGS:
-        raise ResEmoteError(f"unknown configuration {config!r}: expected one of {', '.join(CONFIGS)}")
+    summary = model_summary(config, 64)  # an unknown name: one line, before any work
     dev = resolve_device(device)
     if threads:
         torch.set_num_threads(threads)
@@ -309,7 +309,8 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
     return {
         **hardware_stamp(dev),
         "command": "resemote " + " ".join(sys.argv[1:]) if sys.argv and "resemote" in sys.argv[0] else None,
-        "config": config, "parameters": count_parameters(ResEmoteNet(config)), "images": images, "epochs": epochs,
+        "config": config, "model": summary["model"], "parameters": summary["parameters"],
+        "gflops": summary["gflops"], "images": images, "epochs": epochs,
         "batch_size": batch_size, "image_size": 64, "optimizer": f"SGD lr {LR}, momentum {MOMENTUM}, wd {WEIGHT_DECAY}",
         "fast": fast, "baseline": base,
         "speedup": fast["images_per_s"] / base["images_per_s"] if base else None,

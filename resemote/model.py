@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .zoo import count_parameters  # noqa: F401  (defined once, in the registry; importable from here too)
+
 
 @dataclass(frozen=True)
 class Config:
@@ -58,9 +60,8 @@ class SEBlock(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, c = x.shape[:2]
-        s = self.fc(self.squeeze(x).view(b, c)).view(b, c, 1, 1)
-        return x * s
+        s = self.fc(torch.flatten(self.squeeze(x), 1))  # no shape unpacking: torch.fx can trace it
+        return x * s[:, :, None, None]
 
 
 class ResidualBlock(nn.Module):
@@ -136,7 +137,3 @@ class ResEmoteNet(nn.Module):
         x = self.dropout_head(F.relu(self.fc2(x)))
         x = self.dropout_head(F.relu(self.fc3(x)))
         return self.fc4(x)
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -30,9 +30,9 @@ from .data.classes import CLASSES
 from .errors import ResEmoteError
 from .evaluation import device_name, evaluate, inference_ms_per_image
 from .io import atomic_write, write_json, write_text
-from .model import CONFIGS, ResEmoteNet
 from .pipeline import DeviceImages
 from .protocols import PROTOCOLS
+from .zoo import create_model, model_summary
 
 # params that define a run: a directory holding a run with other values is refused
 DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
@@ -147,12 +147,12 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
           device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
           released_test_flips: bool = False, strict: bool = False, progress: bool = True) -> dict:
-    """Train ResEmoteNet `config` on `dataset` under `protocol`, writing the run directory `out`.
+    """Train model `config` (any `resemote.zoo` name: ResEmoteNet C1-C6 or a baseline) on `dataset` under
+    `protocol`, writing the run directory `out`.
 
     Returns the metrics dict (also in `out/metrics.json`). A finished run is not trained again.
     """
-    if config not in CONFIGS:
-        raise ResEmoteError(f"unknown configuration {config!r}: expected one of {', '.join(CONFIGS)}")
+    summary = model_summary(config, image_size)  # unknown name or unusable image size: refused before any work
     if protocol not in PROTOCOLS:
         raise ResEmoteError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
     proto = PROTOCOLS[protocol]
@@ -178,7 +178,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
-    model = accel.to_channels_last(ResEmoteNet(config).to(dev), dev)  # NHWC on CUDA only
+    model = accel.to_channels_last(create_model(config).to(dev), dev)  # NHWC on CUDA only
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)
     weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
@@ -243,7 +243,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
             print(f"epoch {epoch}/{epochs}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.3f} | "
                   f"val loss {h['val_loss']:.4f} acc {h['val_acc']:.3f} | lr {h['lr']:.2g} | {seconds:.1f}s")
 
-    metrics = _finish(out, params, s, dev, data, weights, released_test_flips)
+    metrics = _finish(out, params, s, dev, data, weights, released_test_flips, summary)
     (out / "state.pt").unlink(missing_ok=True)
     return metrics
 
@@ -264,13 +264,15 @@ def _claim(out: Path, params: dict) -> None:
     write_json(path, params)
 
 
-def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, weights, flips: bool) -> dict:
+def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, weights, flips: bool,
+            summary: dict) -> dict:
     """Evaluate the selected weights on the test split, once, and write metrics.json."""
     model, _ = load_model(out / "model.safetensors", dev)
     test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
                     flip_seed=params["seed"] if flips else None)
     metrics = {
-        "dataset": params["dataset"], "config": params["config"], "protocol": params["protocol"],
+        "dataset": params["dataset"], "config": params["config"], "model": summary["model"],
+        "parameters": summary["parameters"], "gflops": summary["gflops"], "protocol": params["protocol"],
         "seed": params["seed"], "epochs": params["epochs"], "epochs_run": s["epoch"],
         "best_epoch": s["best_epoch"], "val_accuracy": s["best_acc"], "classes": list(CLASSES),
         "test_accuracy": test["accuracy"], "test_accuracy_ci95": test["accuracy_ci95"],

@@ -110,3 +110,37 @@ def test_cli_bad_checkpoints(tmp_path, synth_root):
     code, out, err = run_cli("evaluate", "--checkpoint", str(tmp_path / "none.safetensors"), "--dataset",
                              "fer2013", "--root", str(synth_root))
     assert code == 2 and "does not exist" in err
+
+
+def test_import_official_out_stem_is_accepted_by_evaluate(tmp_path, released_state, synth_root):
+    """`import-official R.pth --out w/x` writes w/x.safetensors + w/x.json; `evaluate --checkpoint w/x` reads them."""
+    torch.save({"model_state_dict": released_state}, tmp_path / "R.pth")
+    code, out, err = run_cli("import-official", "R.pth", "--out", "w/x", cwd=tmp_path)
+    assert code == 0, err
+    assert (tmp_path / "w/x.safetensors").is_file() and (tmp_path / "w/x.json").is_file()
+    code, out, err = run_cli("evaluate", "--checkpoint", "w/x", "--dataset", "fer2013", "--root", str(synth_root),
+                             "--split", "test", "--json", "--device", "cpu", cwd=tmp_path)
+    assert code == 0, err
+    m = json.loads(out)
+    assert m["checkpoint"] == "w/x" and m["config"] == "C1" and m["n"] == 24
+    assert sum(map(sum, m["confusion_matrix"])) == 24
+    # the very weights import wrote: the same accuracy as the released file evaluated in this process
+    from resemote.data import get_dataset
+    from resemote.data.cache import decode
+    from resemote.evaluation import evaluate
+    from resemote.pipeline import DeviceImages
+    d = decode(get_dataset("fer2013", synth_root, "test"), 64, progress=False)
+    ref = evaluate(load_model(tmp_path / "R.pth")[0], DeviceImages(d.images, d.labels, "cpu"))
+    assert m["accuracy"] == ref["accuracy"] and m["confusion_matrix"] == ref["confusion_matrix"]
+
+
+def test_checkpoint_paths_resolve_like_they_were_written(tmp_path, released_state):
+    m = ResEmoteNet("C1")
+    m.load_state_dict(released_state)
+    assert save_weights(m, tmp_path / "a.v2", sidecar("C1")) == tmp_path / "a.v2.safetensors"  # a stem, kept whole
+    assert (tmp_path / "a.v2.json").is_file()
+    for given in ("a.v2", "a.v2.safetensors", "a.v2.json"):
+        _, meta = load_model(tmp_path / given)
+        assert meta["config"] == "C1"
+    with pytest.raises(ResEmoteError, match=r"checkpoint \S+/b does not exist \(nor \S+/b\.safetensors\)"):
+        load_model(tmp_path / "b")
