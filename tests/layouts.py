@@ -303,3 +303,48 @@ def make_fer2013(root: str | Path, counts_by_split: Counts, variant: str = "fer2
             n += 1
             out.malformed.append(f"{rel}{variant}:line {n}")
     return out
+
+
+# --- CK+ ---------------------------------------------------------------------------------------------
+
+CKPLUS_FOLDERS = {0: "anger", 1: "disgust", 2: "fear", 3: "happy", 5: "sadness", 6: "surprise"}
+
+
+def make_ckplus(root: str | Path, counts: Sequence[int], *, contempt: int = 5, in_ck48: bool = False,
+                subjects: int = 12, subject_ids: bool = True, frames: int = 3, corrupt: int = 1, stray: int = 1,
+                seed: int = 0) -> Layout:
+    """CK+48/<anger|contempt|disgust|fear|happy|sadness|surprise>/S<subject>_<sequence>_<frame>.png, 48 x 48
+    grayscale. `counts` is per canonical class over the whole dataset (Neutral must be 0: the release has
+    none), held under Layout.counts["all"]; each sequence gives up to `frames` images of one class and a
+    subject (one of `subjects`) has several sequences. `contempt` images are extra and dropped
+    (Layout.dropped); the corrupt image is counted; `stray` adds a non-class folder holding one image.
+    Without subject_ids the names carry none (a renamed repack). With in_ck48 the root is CK+48/ itself."""
+    if counts[4]:
+        raise ValueError("CK+ has no Neutral folder: counts[4] must be 0")
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    base = root / "CK+48"
+    prefix = "" if in_ck48 else "CK+48/"
+    out = Layout(base if in_ck48 else root, {"all": dict(zip(CLASSES, map(int, counts)))},
+                 dropped={"Contempt": contempt} if contempt else {})
+    seq = 0
+    for label, n in [(c, counts[c]) for c in CKPLUS_FOLDERS] + [(None, contempt)]:
+        folder = "contempt" if label is None else CKPLUS_FOLDERS[label]
+        done = 0
+        while done < n:
+            seq += 1
+            subject = int(rng.integers(0, subjects)) + 10
+            for frame in range(min(frames, n - done)):
+                name = (f"S{subject:03d}_{seq:03d}_{frame + 8:08d}.png" if subject_ids
+                        else f"{folder}_{seq:03d}_{frame}.png")
+                path = base / folder / name
+                if len(out.corrupt) < corrupt and label == 3:
+                    write_corrupt(path)
+                    out.corrupt.append(f"{prefix}{folder}/{name}")
+                else:
+                    save(path, image(rng, (48, 48), "L"), "PNG")
+                done += 1
+    for k in range(stray):
+        save(base / "misc" / f"S001_001_{k:08d}.png", image(rng, (48, 48), "L"), "PNG")
+        out.malformed.append(f"{prefix}misc")
+    return out

@@ -14,6 +14,7 @@ _REGISTRY = {
     "rafdb": "resemote.data.rafdb:RAFDB",
     "affectnet": "resemote.data.affectnet:AffectNet",
     "expw": "resemote.data.expw:ExpW",
+    "ckplus": "resemote.data.ckplus:CKPlus",
 }
 DATASETS: tuple[str, ...] = tuple(_REGISTRY)
 
