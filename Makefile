@@ -19,8 +19,11 @@ setup: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# PROFILE: the real-data budget of runs.yml for datasets under data/ (auto: paper with a GPU, reduced without)
+PROFILE ?= auto
+
 book: $(STAMP)
-	$(BIN)/python -m resemote book
+	$(BIN)/python -m resemote book --profile $(PROFILE)
 
 clean:
 	rm -rf _build

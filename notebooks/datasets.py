@@ -14,78 +14,70 @@
 # ---
 
 # %% [markdown]
-# # The datasets, computed
+# # A dataset, computed
 #
-# Tables I and II of the paper recomputed from every dataset found under `data/` (and from the synthetic
-# stand-ins), beside the paper's figures; a grid of faces per class like the paper's Fig. 3; and the
-# leakage audit (exact and near duplicates within and across splits). Counts come from the datasets' own
-# label files via `resemote.stats`; the audit from `resemote.data.audit`.
+# One dataset as found on disk: the paper's Tables I and II recomputed from its label files and from the
+# images that actually decode, beside the paper's figures; a grid of faces per class like the paper's
+# Fig. 3; and the leakage audit (exact and near duplicates within and across splits), with examples.
+# Everything is computed by `resemote.stats.dataset_summary`, which also writes the summary the book's
+# chapters read (`out`). Execute it with papermill, e.g.
+# `papermill notebooks/datasets.ipynb out.ipynb -p dataset rafdb`.
 
 # %% tags=["parameters"]
-data_dir = "data"             # where data/<fer2013|rafdb|affectnet|expw> live
-synthetic_roots = ""          # comma-separated synthetic dataset folders; if empty, one small synthetic set
-out = ""                      # where to write the summaries as JSON (if empty, none)
-per_class = 4                 # faces per class in the sample grids
+dataset = "fer2013"           # the loader: fer2013 | rafdb | affectnet | expw (synthetic data: fer2013)
+root = ""                     # the dataset folder; empty: data/<dataset>
+name = ""                     # how pages name this copy (a synthetic stand-in's folder name); empty: dataset
+out = ""                      # where to write the summary (JSON) the book reads; empty: runs/_datasets/<name>.json
+per_class = 4                 # faces per class in the sample grid
 
 # %%
-from resemote import report
-from resemote.plan import prepare_paths
+from pathlib import Path
 
-if not synthetic_roots:
-    synthetic_roots, _, _ = prepare_paths("", "-", "100,40,60")
-roots = report.dataset_roots(data_dir, synthetic_roots)
-print("real datasets present:", ", ".join(k for k in roots if report.SYNTHETIC_TAG not in k) or "none")
+from resemote import report, stats
+from resemote.io import write_json
+
+root = root or f"data/{dataset}"
+name = name or dataset
+summary = stats.dataset_summary(dataset, root, label=name)
+label = (f"synthetic faces {name}" if summary["synthetic"] else summary["release"]) + f", data {summary['fingerprint']}"
+print(label)
+if summary["synthetic"]:
+    print(f"DATA: {report.SYNTHETIC_TAG} - not a real dataset")
+datasets = [{"name": name, "kind": "live", "synthetic": bool(summary["synthetic"]), "summary": summary}]
 
 # %% [markdown]
-# ## The paper's Tables I and II (as published)
+# ## Tables I and II
+# Label-file counts are what the label files list (and whose image file exists); decoded counts are the
+# images training can use. A column of decoded counts appears only where the two differ.
+
+# %%
+report.computed_table1(datasets)
 
 # %%
 # NBVAL_CHECK_OUTPUT
-report.paper_table1()
-
-# %%
-# NBVAL_CHECK_OUTPUT
-report.paper_table2()
-
-# %% [markdown]
-# The paper's FER2013 test column is a permutation of the PrivateTest class counts as commonly cited:
-# the same seven numbers, in other rows (its Disgust 416 and Surprise 55 cannot both be right).
-
-# %%
-# NBVAL_CHECK_OUTPUT
-perm = report.fer2013_permutation()
-print("same multiset of counts:", report.is_permutation(perm.iloc[:, 0], perm.iloc[:, 1]))
-print("rows that differ:", ", ".join(perm.index[perm["paper = cited?"] == "no"]))
-
-# %% [markdown]
-# ## Computed from the data on disk
-
-# %%
-stats = {label: report.dataset_summary(name, root) for label, (name, root) in roots.items()}
-report.computed_table1(stats)
-
-# %%
-report.computed_table2(stats)
-
-# %%
-fer = next((s for s in stats.values() if s["name"] == "fer2013" and not s["synthetic"]), None)
-report.fer2013_permutation(fer)
+report.computed_table2(datasets)
 
 # %% [markdown]
 # ## Sample faces per class (cf. the paper's Fig. 3)
 
 # %%
-for label, (name, root) in roots.items():
-    fig = report.sample_grid(name, root, per_class=per_class)
+fig = report.sample_grid(dataset, root, label, per_class=per_class)
 
 # %% [markdown]
 # ## Leakage audit
-# Pairs of identical or near-identical images within and across splits (`resemote.data.audit`).
+# Pairs of identical or near-identical images within and across splits (`resemote.data.audit`). A pair
+# across train and test means a test image was, in effect, seen in training; a pair whose two images carry
+# different classes is a labelling conflict.
 
 # %%
-audits = {label: report.leakage_summary(name, root) for label, (name, root) in roots.items()}
-report.audit_table(audits)
+# NBVAL_CHECK_OUTPUT
+report.audit_table(datasets)
 
 # %%
-if out:
-    report.write_dataset_summaries(out, stats, audits)
+fig = report.pairs_figure(dataset, root, summary["audit"]["pairs_shown"], label)
+
+# %%
+fig = report.pairs_figure(dataset, root, summary["audit"]["conflicts_shown"], label + ", pairs with two labels")
+
+# %%
+write_json(out or Path("runs") / "_datasets" / f"{name}.json", summary)

@@ -16,35 +16,37 @@
 # %% [markdown]
 # # Training run
 #
-# One training run of ResEmoteNet: the data it saw, how training went, and what it measured on the test
-# split. Everything below is computed by the `resemote` package and read back from the run directory it
-# wrote (`params.json`, `history.csv`, `metrics.json`); this notebook only calls it. Execute it with
-# papermill, for instance
-# `papermill notebooks/train.ipynb out.ipynb -p dataset rafdb -p root data/rafdb -p config C3`.
-# The defaults train one epoch on 100 synthetic faces, so the notebook runs anywhere in seconds.
+# One training run of ResEmoteNet (or of a baseline network): the data it saw, how training went, and
+# what it measured on the test split. Everything below is computed by the `resemote` package and read back
+# from the run directory it wrote (`params.json`, `history.csv`, `metrics.json`); this notebook only calls
+# it. Execute it with papermill, for instance
+# `papermill notebooks/train.ipynb out.ipynb -p dataset rafdb -p config C3`.
+# The defaults are the protocol's (`-1`: 80 epochs, batch 16, learning rate 1e-3 for `paper`), the data
+# is `data/<dataset>`, and the run is written to `runs/<id>`, the directory `make book` reads for exactly
+# these settings, so the book shows it.
 
 # %% tags=["parameters"]
 dataset = "fer2013"         # fer2013 | rafdb | affectnet | expw (synthetic data is read as fer2013)
-root = ""                   # dataset folder; if empty, small synthetic faces (pipeline demonstration)
-config = "C1"               # C1-C6 (Table IV)
+root = ""                   # the dataset folder; empty: data/<dataset>
+config = "C1"               # C1-C6 (Table IV) or a baseline network (resemote.zoo.model_names())
 protocol = "paper"          # paper | released (resemote/protocols.py)
-epochs = 1
-batch_size = 16
-lr = 0.01                   # -1: the learning rate of the protocol (1e-3)
+epochs = -1                 # -1: the protocol's (80)
+batch_size = -1             # -1: the protocol's (16)
+lr = -1.0                   # -1: the protocol's (1e-3)
 seed = 0
-device = "auto"
+device = "auto"             # auto | cpu | cuda | mps
 image_size = 64
-out = ""                    # run directory; if empty, a temporary folder
-synthetic_size = "100,40,60"  # train,val,test sizes when root is empty
+out = ""                    # the run directory; empty: runs/<id>, where `make book` finds these settings
 
 # %%
-from resemote import report
-from resemote.plan import prepare_paths
+from resemote import plan, report, stats
 from resemote.results import load_run
 from resemote.training import train
 
-root, out, synthetic = prepare_paths(root, out, synthetic_size, seed)
-if synthetic:
+run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size)
+out = out or f"runs/{run.id}"
+print(f"run {run.id}: {run.budget()}, seed {run.seed}, written to {out}")
+if run.synthetic:
     print(f"DATA: {report.SYNTHETIC_TAG} - results below are not a measurement of any real dataset")
 
 # %% [markdown]
@@ -53,37 +55,37 @@ if synthetic:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-summary = report.dataset_summary(dataset, root)
-report.computed_table2({report.TITLES["synthetic"] if synthetic else report.TITLES[dataset]: summary})
+summary = stats.dataset_stats(run.dataset, run.root)
+summary["splits"]
 
 # %% [markdown]
 # ## Training
 # The test split is evaluated once, after training, with the weights of the best validation epoch.
 
 # %%
-metrics = train(dataset, root, out, config=config, protocol=protocol, epochs=epochs, batch_size=batch_size,
-                lr=None if lr is None or lr < 0 else lr, seed=seed, device=device, image_size=image_size,
-                progress=False)
-run = load_run(out)
+metrics = train(run.dataset, run.root, out, config=run.config, protocol=run.protocol, epochs=run.epochs,
+                batch_size=run.batch_size, lr=run.lr, seed=run.seed, device=run.device,
+                image_size=run.image_size, progress=False)
+result = load_run(out)
 
 # %% [markdown]
 # ## Results
 # Read back from the run directory's `metrics.json`.
 
 # %%
-report.metrics_table(run)
+report.metrics_table(result)
 
 # %%
-fig = report.plot_history(run)
+fig = report.plot_history(result, title=f"{run.id}" + (f" [{report.SYNTHETIC_TAG}]" if run.synthetic else ""))
 
 # %%
-fig = report.plot_confusion(run)
+fig = report.plot_confusion(result, title=f"{run.id}" + (f" [{report.SYNTHETIC_TAG}]" if run.synthetic else ""))
 
 # %%
-report.per_class_table(run)
+report.per_class_table(result)
 
 # %% [markdown]
 # The parameters the run recorded (`params.json`):
 
 # %%
-{k: v for k, v in run.params.items() if k not in ("protocol_settings",)}
+{k: v for k, v in result.params.items() if k not in ("protocol_settings", "root")}

@@ -4,6 +4,7 @@ The names a researcher reaches for first::
 
     import resemote
     model = resemote.ResEmoteNet(config="C3")             # C1 (the paper's network) or an ablation C2-C6
+    model = resemote.create_model("resnet18")             # any name of resemote.model_names(): C1-C6, baselines
     ds = resemote.get_dataset("rafdb", "data/rafdb", "test")
     metrics = resemote.train("fer2013", "data/fer2013", "runs/mine", config="C1", epochs=3)
     model, meta = resemote.load_model("runs/mine/model")  # ours (.safetensors) or a released .pth
@@ -22,6 +23,7 @@ _EXPORTS = {
     "CLASSES": "resemote.data.classes", "CONFIGS": "resemote.model", "DATASETS": "resemote.data",
     "ResEmoteNet": "resemote.model", "dataset_class": "resemote.data", "get_dataset": "resemote.data",
     "evaluate": "resemote.evaluation", "load_model": "resemote.checkpoint", "train": "resemote.training",
+    "MODELS": "resemote.zoo", "create_model": "resemote.zoo", "model_names": "resemote.zoo",
 }
 __all__ = sorted(_EXPORTS)
 

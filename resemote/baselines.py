@@ -1,4 +1,5 @@
-"""The released repository's comparison networks, rebuilt from the facts in released-implementation.md.
+"""The released repository's comparison networks, rebuilt from facts about them
+(the authors' repository, github.com/ArnabKumarRoy02/ResEmoteNet); none of its code is copied.
 
 None of the authors' code is copied: each network is written here from the description of its layers.
 All take (N, 3, 64, 64) inputs prepared exactly like ResEmoteNet's (grayscale replicated to three channels,

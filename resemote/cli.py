@@ -25,9 +25,10 @@ def cmd_synth(a: argparse.Namespace) -> None:
 
 
 def cmd_stats(a: argparse.Namespace) -> None:
-    from .stats import dataset_stats, format_stats
+    from .stats import dataset_stats, decoded_counts, format_stats
     s = dataset_stats(a.dataset, a.root, strict=a.strict)
-    _print_json(s) if a.json else print(format_stats(s))
+    dec = decoded_counts(a.dataset, a.root, progress=not a.json) if a.decode else None
+    _print_json({**s, "decoded": dec} if dec else s) if a.json else print(format_stats(s, decoded=dec))
 
 
 def cmd_audit(a: argparse.Namespace) -> None:
@@ -48,28 +49,34 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from .checkpoint import load_model
-    from .data import get_dataset
-    from .data.cache import decode
-    from .evaluation import device_name, evaluate
-    from .pipeline import DeviceImages
-    from .training import resolve_device
-    dev = resolve_device(a.device)
-    model, meta = load_model(a.checkpoint, dev)
-    size = meta["input"]["size"][0]
-    ds = get_dataset(a.dataset, a.root, a.split, strict=a.strict)
-    d = decode(ds, size)
-    m = evaluate(model, DeviceImages(d.images, d.labels, dev),
-                 flip_seed=a.released_test_flips if a.released_test_flips is not None else None)
-    m = {"checkpoint": str(a.checkpoint), "dataset": a.dataset, "split": a.split, "config": meta["config"],
-         "n": len(d), "data_fingerprint": d.fingerprint, "device": device_name(dev), "skipped": len(d.skipped),
-         "synthetic": ds.synthetic, **m}
+    from .crosseval import cross_evaluate
+    m = cross_evaluate(a.checkpoint, a.dataset, a.root, a.split, a.device, strict=a.strict,
+                       flip_seed=a.released_test_flips)
     if a.json:
         _print_json(m)
     else:
         lo, hi = m["accuracy_ci95"]
         print(f"{a.dataset}/{a.split} ({m['n']} images): accuracy {m['accuracy']:.4f} (95% CI {lo:.3f}-{hi:.3f}), "
               f"balanced {m['balanced_accuracy']:.4f}, macro F1 {m['macro_f1']:.4f}, loss {m['loss']:.4f}")
+        for note in m["coverage"]["notes"]:
+            print(f"  note: {note}")
+
+
+def cmd_predict(a: argparse.Namespace) -> int:
+    from .predict import FACE_MARGIN, format_result, load_for_predict, predict_files, summary
+    margin = FACE_MARGIN if a.margin is None else a.margin
+    model, meta, size = load_for_predict(a.checkpoint, a.device)
+    results = []
+    for r in predict_files(a.paths, model, size=size, out=a.out, cam=a.cam or a.cam_class is not None,
+                           cam_class=a.cam_class, cam_layer=a.cam_layer, margin=margin, batch_size=a.batch_size):
+        results.append(r)
+        if r.error:
+            print(f"resemote: {r.error}", file=sys.stderr)
+        elif not a.json:
+            print(format_result(r), flush=True)
+    if a.json:
+        _print_json(summary(a.checkpoint, meta, results, margin))
+    return 1 if any(r.error for r in results) else 0
 
 
 def cmd_import_official(a: argparse.Namespace) -> None:
@@ -78,9 +85,18 @@ def cmd_import_official(a: argparse.Namespace) -> None:
     print(f"wrote {path} and {path.with_suffix('.json').name} (fc4 permuted to Angry..Surprise order)")
 
 
-def cmd_book(a: argparse.Namespace) -> None:
-    from .plan import main as plan_main
-    plan_main(a.plan, a.runs, a.data, a.out, build=not a.no_build, run=not a.no_run, dry_run=a.dry_run)
+def cmd_book(a: argparse.Namespace) -> int:
+    from .engine import main as engine_main
+    return engine_main(a.plan, a.runs, a.data, a.out, a.records, a.profile, run=not a.no_run,
+                       build=not a.no_build, dry_run=a.dry_run, cores=a.cores, estimate=not a.no_estimate)
+
+
+def cmd_publish(a: argparse.Namespace) -> None:
+    from pathlib import Path
+    from .results import publish_dataset, publish_run
+    src = Path(a.path)
+    dest = publish_dataset(src, a.records) if src.suffix == ".json" else publish_run(src, a.records)
+    print(f"recorded {src} in {dest}")
 
 
 def cmd_bench(a: argparse.Namespace) -> None:
@@ -89,6 +105,12 @@ def cmd_bench(a: argparse.Namespace) -> None:
               compile=a.compile, compile_mode=a.compile_mode, inference_batch=a.inference_batch, repeats=a.repeats, seed=a.seed,
               skip_baseline=a.no_baseline, threads=a.threads, progress=not a.json)
     _print_json(r) if a.json else print(format_bench(r))
+
+
+def _model_help() -> str:
+    from .zoo import model_names  # no torch: the registry builds networks lazily
+    return (f"network: {', '.join(model_names())} (C1 is ResEmoteNet as released, C2-C6 its ablations, the rest "
+            f"the released repository's comparison networks)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,13 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--root", required=True)
         s.add_argument("--json", action="store_true")
         s.add_argument("--strict", action="store_true", help="stop at the first damaged image or row")
+        if name == "stats":
+            s.add_argument("--decode", action="store_true", help="also count the images that decode (what "
+                           "training uses), through the decode cache")
         s.set_defaults(func=func)
 
-    s = sub.add_parser("train", help="train a configuration on a dataset (resumes an unfinished --out)")
+    s = sub.add_parser("train", help="train a network on a dataset (resumes an unfinished --out)")
     s.add_argument("--dataset", required=True)
     s.add_argument("--root", required=True)
     s.add_argument("--out", required=True)
-    s.add_argument("--config", default="C1", help="C1 (ResEmoteNet) or an ablation C2-C6")
+    s.add_argument("--model", "--config", dest="config", default="C1", metavar="NAME", help=_model_help())
     s.add_argument("--protocol", default="paper", help="paper (default) or released")
     s.add_argument("--epochs", type=int, help="default: the protocol's (80)")
     s.add_argument("--batch-size", type=int, help="default: the protocol's (16)")
@@ -133,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on one split")
-    s.add_argument("--checkpoint", required=True, help="ours (.safetensors + .json) or released (.pt/.pth)")
+    s.add_argument("--checkpoint", required=True, help="ours (NAME.safetensors + NAME.json, given as either "
+                                                       "file, NAME, or a run directory) or released (.pt/.pth)")
     s.add_argument("--dataset", required=True)
     s.add_argument("--root", required=True)
     s.add_argument("--split", default="test")
@@ -144,26 +170,55 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flip test images at random (seeded), as the released code does")
     s.set_defaults(func=cmd_evaluate)
 
+    s = sub.add_parser("predict", help="the emotion of every face in photos (Haar-cascade detection)",
+                       description="Detect faces (OpenCV's Haar cascade), crop each with a margin, and classify it "
+                                   "with the training transform. Exit status 1 if any file could not be read.")
+    s.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
+    s.add_argument("--checkpoint", required=True, help="ours (.safetensors + .json) or released (.pt/.pth)")
+    s.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    s.add_argument("--out", help="folder for annotated copies (and Grad-CAM overlays)")
+    s.add_argument("--cam", action="store_true", help="write a Grad-CAM overlay per face (needs --out)")
+    s.add_argument("--cam-class", metavar="NAME", help="Grad-CAM for this class instead of the top one (implies --cam)")
+    s.add_argument("--cam-layer", default="auto",
+                   help="auto (ours: the last 8x8 map, 'se' in C1), released (the authors' conv3), or a layer name")
+    s.add_argument("--margin", type=float, help="share of the box added on each side (default 0.1; 0: the bare box)")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--batch-size", type=int, default=64, help="faces per forward pass")
+    s.set_defaults(func=cmd_predict)
+
     s = sub.add_parser("import-official", help="convert a released ResEmoteNet checkpoint to ours")
     s.add_argument("src")
-    s.add_argument("--out", required=True, help="destination (.safetensors; a .json sidecar is written beside)")
+    s.add_argument("--out", required=True, help="destination: NAME or NAME.safetensors (NAME.json is written "
+                                                "beside); `evaluate --checkpoint` takes either")
     s.set_defaults(func=cmd_import_official)
 
-    s = sub.add_parser("book", help="run the plan (runs.yml) where results are not current, then build the book")
-    s.add_argument("--plan", help="run plan (default: runs.yml)")
-    s.add_argument("--runs", help="run directories (default: runs/)")
-    s.add_argument("--data", help="datasets folder (default: data/)")
-    s.add_argument("--out", help="build folder (default: _build/; the HTML lands in _build/html)")
-    s.add_argument("--dry-run", action="store_true", help="print the resolved runs and their commands only")
+    s = sub.add_parser("book", help="run the plan (runs.yml) with Snakemake where results are out of date, "
+                                    "then build the book")
+    s.add_argument("--plan", default="runs.yml", help="run plan (default: runs.yml)")
+    s.add_argument("--runs", default="runs", help="run directories (default: runs/)")
+    s.add_argument("--data", default="data", help="datasets folder (default: data/)")
+    s.add_argument("--out", default="_build", help="build folder (default: _build/; the HTML lands in _build/html)")
+    s.add_argument("--records", default="results", help="recorded results (default: results/)")
+    s.add_argument("--profile", default="auto", help="real-data profile of runs.yml: auto (paper with a GPU, "
+                                                     "reduced without), paper or reduced")
+    s.add_argument("--cores", default="all", help="CPU cores Snakemake may use (default: all)")
+    s.add_argument("--dry-run", action="store_true", help="state the plan and the jobs Snakemake would run")
     s.add_argument("--no-run", action="store_true", help="build from the results already there")
     s.add_argument("--no-build", action="store_true", help="execute the runs, do not build")
+    s.add_argument("--no-estimate", action="store_true", help="skip timing the real-data runs beforehand")
     s.set_defaults(func=cmd_book)
+
+    s = sub.add_parser("publish", help="record a finished run (RUN_DIR) or a dataset summary "
+                                       "(runs/_datasets/NAME.json) in results/, for the book to show")
+    s.add_argument("path")
+    s.add_argument("--records", default="results", help="where records go (default: results/)")
+    s.set_defaults(func=cmd_publish)
 
     s = sub.add_parser("bench", help="time the training and inference paths against a released-code-style pipeline")
     s.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     s.add_argument("--images", type=int, default=256, help="synthetic 48 x 48 faces, written as JPEG files")
     s.add_argument("--epochs", type=int, default=1, help="timed epochs per path (the median is reported)")
-    s.add_argument("--config", default="C1")
+    s.add_argument("--model", "--config", dest="config", default="C1", metavar="NAME", help=_model_help())
     s.add_argument("--batch-size", type=int, default=16)
     s.add_argument("--workers", type=int, default=0, help="DataLoader workers of the baseline")
     s.add_argument("--compile", action="store_true", help="torch.compile the fast step (CUDA with Triton only)")

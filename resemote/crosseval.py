@@ -19,6 +19,7 @@ over the test samples of the other classes (the model may still predict any of t
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ def cross_evaluate(checkpoint: str | Path, dataset: str, root: str | os.PathLike
     from .data.cache import decode
     from .evaluation import device_name, evaluate
     from .pipeline import DeviceImages
-    from .training import resolve_device
+    from .training import git_commit, resolve_device
 
     dev = resolve_device(device)
     model, meta = load_model(checkpoint, dev)
@@ -55,6 +56,7 @@ def cross_evaluate(checkpoint: str | Path, dataset: str, root: str | os.PathLike
         "cross_dataset": None if trained_on is None else trained_on != dataset,
         "n": len(d), "data_fingerprint": d.fingerprint, "device": device_name(dev), "skipped": len(d.skipped),
         "synthetic": ds.synthetic, **m, "coverage": coverage,
+        "git_commit": git_commit(), "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 

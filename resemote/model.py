@@ -28,16 +28,15 @@ class Config:
     convs: tuple[int, ...]        # output widths of the kept conv layers (of 64, 128, 256)
     se: bool                      # SE block on the 256-channel map
     blocks: tuple[int, ...]       # input widths of the kept residual blocks (of 256, 512, 1024)
-    removed: str                  # the paper's "Removed Component(s)" column
 
 
 CONFIGS: dict[str, Config] = {
-    "C1": Config("C1", (64, 128, 256), True, (256, 512, 1024), "-"),
-    "C2": Config("C2", (64, 128, 256), False, (256, 512, 1024), "SE (256)"),
-    "C3": Config("C3", (128, 256), True, (256, 512, 1024), "CNN (64)"),
-    "C4": Config("C4", (256,), True, (256, 512, 1024), "CNN (64, 128)"),
-    "C5": Config("C5", (64, 128, 256), True, (512, 1024), "RB (256)"),
-    "C6": Config("C6", (64, 128, 256), True, (1024,), "RB (256, 512)"),
+    "C1": Config("C1", (64, 128, 256), True, (256, 512, 1024)),
+    "C2": Config("C2", (64, 128, 256), False, (256, 512, 1024)),
+    "C3": Config("C3", (128, 256), True, (256, 512, 1024)),
+    "C4": Config("C4", (256,), True, (256, 512, 1024)),
+    "C5": Config("C5", (64, 128, 256), True, (512, 1024)),
+    "C6": Config("C6", (64, 128, 256), True, (1024,)),
 }
 
 # released names of the three conv stages and residual blocks, by width

@@ -1,5 +1,6 @@
-"""Training recipes as plain values: what the paper states, what the released script does, and the two
-protocols this companion runs (`paper` and `released`). The book's set-up table is generated from here.
+"""The two training recipes this companion runs (`paper` and `released`), as plain values. What the paper
+states and what the released script does are facts in `resemote.paper`; the book's set-up table shows the
+three side by side.
 """
 from __future__ import annotations
 
@@ -30,19 +31,4 @@ PROTOCOLS: dict[str, Protocol] = {
     "paper": Protocol("paper"),
     # The released training script's recipe: plain CE, no scheduler, early stop after 15 epochs.
     "released": Protocol("released", class_weights=False, plateau_factor=None, early_stop=15),
-}
-
-# Facts for the book's side-by-side table (released-implementation.md); None = not stated.
-PAPER_SETUP = {
-    "optimizer": "SGD", "lr": 1e-3, "momentum": None, "weight_decay": None, "batch_size": 16, "epochs": 80,
-    "loss": "cross-entropy, class-weighted", "lr_schedule": "x0.1 on plateau", "early_stop": None,
-    "augmentation": "random horizontal flip", "input": None, "model_selection": None,
-    "evaluation": None,
-}
-RELEASED_SCRIPT_SETUP = {
-    "optimizer": "SGD", "lr": 1e-3, "momentum": 0.9, "weight_decay": 1e-4, "batch_size": 16, "epochs": 80,
-    "loss": "cross-entropy (unweighted)", "lr_schedule": "none", "early_stop": "15 epochs without val gain",
-    "augmentation": "random horizontal flip, also on validation and test",
-    "input": "64x64 grayscale x3, ImageNet mean/std", "model_selection": "best validation accuracy",
-    "evaluation": "test split evaluated every epoch; random flips at test time",
 }

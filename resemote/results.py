@@ -1,21 +1,38 @@
-"""Reading and writing run results: the one place that knows their format.
+"""Run results: the one module that knows the run directory, the run index and the recorded runs.
 
-A run directory holds:
+A run directory (written by `resemote.training.train`) holds:
 - `params.json`   the settings that define the run (a reused directory must match them);
 - `history.csv`   one row per finished epoch: epoch, lr, train_loss, train_acc, val_loss, val_acc, seconds;
-- `metrics.json`  the final test metrics and the run's provenance (see `METRIC_FIELDS`);
+- `metrics.json`  the final test metrics and the run's provenance (see `METRIC_FIELDS`); its presence is
+                  what makes a run finished;
 - `model.safetensors` + `model.json`  the selected (best-validation) weights and their sidecar;
 - `state.pt`      resume state while the run is unfinished (tensors and plain values only).
+
+The run index (`runs/index.json`; its paths relative to its folder) is the contract between the engine and the book: the engine
+(`resemote.engine`) writes one entry per planned run and per recorded run that fills a cell of the plan,
+the book (`resemote.report`) reads them. An entry's `status` is `current` (finished, with the plan's
+parameters), `failed` (with its error line) or `not run`; only a current entry is ever read as a result.
+
+Recorded runs live in `results/` (committed): the small text files of a finished run made elsewhere
+(`results/runs/<id>/`) or of a dataset's computed tables and audit (`results/datasets/<id>/`), each with a
+`record.json` naming commit, device, date and data fingerprint. `publish_run` / `publish_dataset` make them.
 """
 from __future__ import annotations
 
 import csv
 import json
+import shutil
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
+from .data.classes import TITLES
+from .errors import ResEmoteError
 from .io import write_json
 
+SYNTHETIC_TAG = "synthetic - pipeline demonstration"
+CURRENT, FAILED, NOT_RUN = "current", "failed", "not run"
+LIVE, RECORDED = "live", "recorded"
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 METRIC_FIELDS = (
     "dataset", "config", "protocol", "seed", "epochs", "best_epoch", "classes",
@@ -23,8 +40,13 @@ METRIC_FIELDS = (
     "confusion_matrix", "test_loss", "train_seconds", "inference_ms_per_image", "device",
     "git_commit", "torch_version", "data_fingerprint", "finished_at",
 )
+# the parameters that decide which cell of the plan a run (live or recorded) is a result for
+CELL_KEYS = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
+RECORD_FILES = ("params.json", "metrics.json", "history.csv")
+PAGE_LIMIT = 400_000  # bytes: an executed notebook page larger than this is not recorded
 
 
+# --- one run directory ---------------------------------------------------------------------------------------
 @dataclass
 class Run:
     path: Path
@@ -39,13 +61,6 @@ class Run:
     @property
     def synthetic(self) -> bool:
         return bool((self.metrics or self.params).get("synthetic"))
-
-    @property
-    def label(self) -> str:
-        """How the book names this run: dataset, config, seed, and 'synthetic' where it is."""
-        p = self.params
-        tag = " (synthetic - pipeline demonstration)" if self.synthetic else ""
-        return f"{p['dataset']} {p['config']} seed {p['seed']}{tag}"
 
 
 def read_history(path: Path) -> list[dict]:
@@ -70,13 +85,212 @@ def load_run(path: str | Path) -> Run:
     return Run(path, params, metrics, read_history(path / "history.csv"))
 
 
-def find_runs(root: str | Path = "runs") -> list[Run]:
-    """Every run under `root` (any depth), finished or not, sorted by path."""
-    root = Path(root)
-    return [load_run(p.parent) for p in sorted(root.rglob("params.json"))] if root.is_dir() else []
-
-
 def write_metrics(out: Path, metrics: dict) -> None:
     missing = [k for k in METRIC_FIELDS if k not in metrics]
     assert not missing, f"metrics lack {missing}"
     write_json(out / "metrics.json", metrics)
+
+
+def cell(params: dict) -> dict:
+    """The result-deciding parameters of a run (planned or made), the learning rate resolved: a plan's
+    `lr: None` means the protocol's, which is what a finished run's params.json records."""
+    from .protocols import PROTOCOLS
+    c = {k: params.get(k) for k in CELL_KEYS}
+    if c["lr"] is None and c["protocol"] in PROTOCOLS:
+        c["lr"] = PROTOCOLS[c["protocol"]].lr
+    return c
+
+
+def mismatch(planned: dict, actual: dict) -> str | None:
+    """How a run's recorded parameters differ from the plan's ('epochs 1, plan 80'), or None."""
+    want, got = cell(planned), cell(actual)
+    for k in CELL_KEYS:
+        if want[k] != got[k]:
+            return f"{k} {got[k]!r}, plan {want[k]!r}"
+    return None
+
+
+def status_of(run_dir: Path, planned: dict, log: Path | None = None) -> tuple[str, str | None]:
+    """(status, error) of a planned run from what its directory and its job's log hold."""
+    if (run_dir / "metrics.json").is_file():
+        why = mismatch(planned, json.loads((run_dir / "params.json").read_text()))
+        return (FAILED, f"its results were made with other parameters ({why})") if why else (CURRENT, None)
+    if log is not None and log.is_file():
+        return FAILED, error_line(log.read_text(errors="replace"))
+    return NOT_RUN, None
+
+
+def error_line(text: str) -> str:
+    """The line of a failed job's log that says what went wrong (the last error-looking line)."""
+    lines = [l.strip() for l in text.splitlines() if l.strip()]
+    marks = ("resemote: error:", "Error:", "Error ", "error:", "Killed", "Traceback")
+    for line in reversed(lines):
+        if any(m in line for m in marks) and not line.startswith("Traceback"):
+            return line[:300]
+    return (lines[-1][:300] if lines else "the job failed without output")
+
+
+# --- the run index ------------------------------------------------------------------------------------------
+@dataclass
+class Entry:
+    """One entry of the run index and, when it is current, its results."""
+
+    info: dict          # id, kind, status, error, experiments, stands_in_for, profile, params, command, ...
+    run: Run | None     # only for a current entry
+
+    @property
+    def id(self) -> str:
+        return self.info["id"]
+
+    @property
+    def status(self) -> str:
+        return self.info.get("status", NOT_RUN)
+
+    @property
+    def finished(self) -> bool:
+        return self.status == CURRENT and self.run is not None and self.run.finished
+
+    @property
+    def recorded(self) -> bool:
+        return self.info.get("kind") == RECORDED
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.info.get("synthetic")) or (self.run is not None and self.run.synthetic)
+
+    @property
+    def metrics(self) -> dict:
+        return self.run.metrics if self.finished else {}
+
+    @property
+    def params(self) -> dict:
+        return self.run.params if self.run else self.info.get("params", {})
+
+
+def write_index(path: Path, entries: list[dict], **meta) -> None:
+    write_json(path, {**meta, "runs": entries})
+
+
+def load_entries(runs_dir: str | Path) -> list[Entry]:
+    """The index under `runs_dir`; a current entry comes with its run (live or recorded), others without."""
+    runs_dir = Path(runs_dir)
+    index = runs_dir / "index.json"
+    if not index.is_file():
+        return []
+    out = []
+    for info in json.loads(index.read_text())["runs"]:
+        run = None
+        if info.get("status") == CURRENT:
+            run = load_run(runs_dir / info["path"])
+        out.append(Entry(info, run))
+    return out
+
+
+def load_index_meta(runs_dir: str | Path) -> dict:
+    f = Path(runs_dir) / "index.json"
+    return {k: v for k, v in json.loads(f.read_text()).items() if k != "runs"} if f.is_file() else {}
+
+
+# --- recorded runs and datasets (results/) --------------------------------------------------------------------
+def device_kind(device: str) -> str:
+    """'cpu', 'cuda' or 'mps' from a run's device string ('cuda (NVIDIA H200)' -> 'cuda')."""
+    return device.split(" ", 1)[0].split(":", 1)[0]
+
+
+def record_id(metrics: dict) -> str:
+    return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep-"
+            f"{device_kind(metrics['device'])}-{str(metrics['git_commit'])[:7]}")
+
+
+def _check_commit(commit: str, what: str) -> None:
+    if not commit or commit == "unknown" or commit.endswith("-dirty"):
+        raise ResEmoteError(f"{what} was made from commit {commit!r}; a record must name a clean commit "
+                            f"(commit the code, then run it again)")
+
+
+def release_of(dataset: str, root: str | Path) -> str:
+    """The release of the dataset at `root` as pages name it, or '' when it is not there any more."""
+    from .data import dataset_class
+    try:
+        cls = dataset_class(dataset)
+        return cls(root, cls.splits[-1]).release
+    except ResEmoteError:
+        return ""
+
+
+def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> Path:
+    """Validate a finished real-data run and copy its record into `records`/runs/<id>/ (with its executed
+    notebook page, `run_dir`/page.ipynb or runs/_pages/<run>.ipynb, when that is small)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "params.json").is_file():
+        raise ResEmoteError(f"{run_dir}: expected a run directory (params.json, metrics.json, history.csv)")
+    run = load_run(run_dir)
+    if not run.finished:
+        raise ResEmoteError(f"{run_dir}: the run has not finished (no metrics.json); finish it first")
+    m = run.metrics
+    missing = [k for k in METRIC_FIELDS if k not in m]
+    if missing:
+        raise ResEmoteError(f"{run_dir}/metrics.json: expected the field {missing[0]!r}")
+    if run.synthetic:
+        raise ResEmoteError(f"{run_dir}: a run on synthetic data is not recorded (every build remakes it)")
+    if len(run.history) != m.get("epochs_run", m["epochs"]):
+        raise ResEmoteError(f"{run_dir}/history.csv: expected {m.get('epochs_run', m['epochs'])} epochs, "
+                            f"found {len(run.history)}")
+    _check_commit(str(m["git_commit"]), str(run_dir))
+    rid = record_id(m)
+    dest = Path(records) / "runs" / rid
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for f in RECORD_FILES:
+        shutil.copy(run_dir / f, dest / f)
+    for page in (run_dir / "page.ipynb", run_dir.parent / "_pages" / f"{run_dir.name}.ipynb"):
+        if page.is_file() and page.stat().st_size <= PAGE_LIMIT:
+            shutil.copy(page, dest / "page.ipynb")
+            break
+    write_json(dest / "record.json", {
+        "id": rid, "kind": "run", "dataset": m["dataset"], "title": TITLES.get(m["dataset"], m["dataset"]),
+        "release": release or release_of(m["dataset"], run.params.get("root", "")), "config": m["config"],
+        "seed": m["seed"], "epochs": m["epochs"],
+        "commit": m["git_commit"], "device": m["device"], "finished_at": m["finished_at"],
+        "data_fingerprint": m["data_fingerprint"], "source": run_dir.name,
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    return dest
+
+
+def publish_dataset(summary: str | Path, records: str | Path) -> Path:
+    """Copy a dataset's computed tables and audit counts (the datasets job's JSON) into
+    `records`/datasets/<name>/: counts and file names only, never an image."""
+    summary = Path(summary)
+    if not summary.is_file():
+        raise ResEmoteError(f"expected a dataset summary (runs/_datasets/<name>.json), found nothing at {summary}")
+    s = json.loads(summary.read_text())
+    for k in ("name", "stats", "fingerprint", "commit"):
+        if k not in s:
+            raise ResEmoteError(f"{summary}: expected the field {k!r} (written by notebooks/datasets.ipynb)")
+    if s.get("synthetic"):
+        raise ResEmoteError(f"{summary}: a synthetic dataset is not recorded (every build remakes it)")
+    _check_commit(str(s["commit"]), str(summary))
+    dest = Path(records) / "datasets" / s["name"]
+    dest.mkdir(parents=True, exist_ok=True)
+    write_json(dest / "summary.json", s)
+    write_json(dest / "record.json", {
+        "id": s["name"], "kind": "dataset", "dataset": s["name"], "title": TITLES.get(s["name"], s["name"]),
+        "release": s.get("release", ""), "commit": s["commit"], "device": s.get("device", ""),
+        "data_fingerprint": s["fingerprint"], "made_at": s.get("made_at", ""),
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    return dest
+
+
+def load_records(records: str | Path, kind: str = "runs") -> list[dict]:
+    """Every record of `kind` (runs or datasets) under `records`, each {record, path} (and its summary)."""
+    folder = Path(records) / kind
+    out = []
+    for f in sorted(folder.glob("*/record.json")) if folder.is_dir() else []:
+        rec = {"record": json.loads(f.read_text()), "path": f.parent}
+        if kind == "datasets":
+            rec["summary"] = json.loads((f.parent / "summary.json").read_text())
+        out.append(rec)
+    return out

@@ -1,83 +1,170 @@
-"""Tables I and II of the paper, computed from a dataset's own files.
+"""Tables I and II of the paper, computed from a dataset's own files, and the summary a dataset page shows.
 
-Counts come from the label files plus a cheap existence check of each image (one folder listing per
-folder), never from decoding, so this takes seconds even on AffectNet. Unreadable-but-present images are
-only found when decoding (the cache and the audit report them). Splits are the dataset's own partitions,
-before any validation carve-out: FER2013 train/val/test (Training/PublicTest/PrivateTest), RAF-DB and
-AffectNet train/test, ExpW our seeded train/val/test.
+Two kinds of counts, never presented as each other:
+- *label-file counts* (`dataset_stats`): what the label files list and whose image file exists, from one
+  folder listing per folder, never decoding: seconds, even on AffectNet;
+- *decoded counts* (`decoded_counts`, `resemote stats --decode`): the images training can actually use,
+  through the decode cache (`resemote.data.cache`, reused when it exists); a truncated or unreadable image
+  is in the first and not in the second.
+Splits are the dataset's own partitions, before any validation carve-out: FER2013 train/val/test
+(Training/PublicTest/PrivateTest), RAF-DB and AffectNet train/test, ExpW our seeded train/val/test.
 """
 from __future__ import annotations
 
 import os
+from datetime import datetime, timezone
 
+from . import paper
 from .data import dataset_class
 from .data.classes import CLASSES
+from .errors import ResEmoteError
 
-# The paper's Table II (train / test), shown beside the computed counts; datasets.md discusses it.
-PAPER_TABLE2: dict[str, dict[str, tuple[int, int]]] = {
-    "fer2013": dict(zip(CLASSES, [(3995, 491), (436, 416), (4097, 626), (7215, 594), (4965, 528), (4830, 879),
-                                  (3171, 55)])),
-    "rafdb": dict(zip(CLASSES, [(705, 162), (717, 160), (281, 74), (4772, 1185), (2524, 680), (1982, 478),
-                                (1290, 329)])),
-    "affectnet": dict(zip(CLASSES, [(24882, 500), (3803, 500), (6378, 500), (134415, 500), (74874, 500),
-                                    (25459, 500), (14090, 500)])),
-    "expw": dict(zip(CLASSES, [(2569, 364), (2796, 396), (761, 108), (21375, 3024), (24418, 3454), (7391, 1046),
-                               (4943, 699)])),
-}
+PAIRS_SHOWN = 40  # duplicate pairs kept (by file name) in a dataset summary; `resemote audit --json` has all
+
+
+def _splits(cls, root, strict: bool, missing: list | None = None):
+    """Each split the copy at `root` has. Some copies lack a split (the later Kaggle FER2013 release has
+    labels for train only; CK+ without subject ids in its file names has only a test split): those are
+    noted in `missing` and left out, unless the copy has no split at all."""
+    first_error, found = None, False
+    for split in cls.splits:
+        try:
+            ds = cls(root, split, strict=strict)
+        except ResEmoteError as e:
+            if strict:
+                raise
+            first_error = first_error or e
+            if missing is not None:
+                missing.append({"path": f"{split} split", "reason": str(e)})
+            continue
+        found = True
+        yield split, ds
+    if not found and first_error:
+        raise first_error
 
 
 def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> dict:
-    """Table I and II figures of one dataset as a JSON-ready dict (see module docstring)."""
+    """Table I and II figures of one dataset from its label files, as a JSON-ready dict."""
     cls = dataset_class(name)
     splits: dict[str, dict[str, int]] = {}
     skipped: list[dict[str, str]] = []
     seen: set[tuple[str, str]] = set()
-    for split in cls.splits:
-        ds = cls(root, split, strict=strict)
+    release = cls.title
+    dropped: dict[str, dict[str, int]] = {}
+    for split, ds in _splits(cls, root, strict, skipped):
         splits[split] = ds.class_counts()
+        release = ds.release
+        if getattr(ds, "dropped", None):  # samples with no canonical class (AffectNet 7-10, CK+ contempt)
+            dropped[split] = dict(ds.dropped)
         for s in ds.skipped:  # a malformed row of a shared label file shows up in every split's index
             if (s["path"], s["reason"]) not in seen:
                 seen.add((s["path"], s["reason"]))
                 skipped.append(s)
-        if getattr(ds, "kind", None) == "kaggle" and name == "fer2013":
-            break  # the later Kaggle FER2013 release has labels for train only
     return {
-        "dataset": cls.title,
-        "classes": list(CLASSES),
-        "channels": cls.channels,
-        "image_size": list(cls.image_size),
-        "total": sum(sum(c.values()) for c in splits.values()),
-        "splits": splits,
-        "skipped": skipped,
+        "name": name, "dataset": cls.title, "release": release, "classes": list(CLASSES),
+        "channels": cls.channels, "image_size": list(cls.image_size),
+        "total": sum(sum(c.values()) for c in splits.values()), "splits": splits, "skipped": skipped,
+        "dropped": dropped,
     }
 
 
-def format_stats(d: dict, *, show_skipped: int = 10) -> str:
-    """Readable Table I (one row) and Table II (classes x splits, with the paper's figures beside them)."""
+def decoded_counts(name: str, root: str | os.PathLike, size: int = 64, progress: bool = False) -> dict:
+    """Per split, the class counts of the images that decode (what training sees), and what did not."""
+    counts, skipped, _ = _decoded(name, root, size, progress)
+    return {"splits": counts, "skipped": skipped}
+
+
+def _decoded(name, root, size: int = 64, progress: bool = False):
+    """(class counts per split, skipped, {(split, ref): label}) of the decoded images."""
+    from .data.cache import decode
+    counts, skipped, labels = {}, [], {}
+    for split, ds in _splits(dataset_class(name), root, False):
+        d = decode(ds, size, progress=progress)
+        counts[split] = {c: int((d.labels == i).sum()) for i, c in enumerate(CLASSES)}
+        skipped += [s for s in d.skipped if s not in skipped]
+        labels.update({(split, r): int(y) for r, y in zip(d.refs, d.labels)})
+    return counts, skipped, labels
+
+
+def dataset_summary(name: str, root: str | os.PathLike, label: str = "", progress: bool = False) -> dict:
+    """What a dataset page computes and the book reads: Tables I and II (label-file and decoded counts),
+    the duplicate audit (counts, pairs whose labels disagree, a sample of pairs by file name), and the
+    data fingerprint a run on this copy records. Counts and file names only, never an image."""
+    from .data.audit import audit_dataset
+    from .training import git_commit
+    stats = dataset_stats(name, root)
+    ds = dataset_class(name)(root, dataset_class(name).splits[-1])
+    audit = audit_dataset(name, root, progress=progress)  # decodes every split into the cache
+    counts, skipped, labels = _decoded(name, root)          # so this only reads the cache back
+    kinds = {k: sum(p["kind"] == k for p in audit["pairs"]) for k in ("exact", "near", "mirror")}
+    conflicts = [p for p in audit["pairs"]
+                 if labels.get((p["a"]["split"], p["a"]["path"])) != labels.get((p["b"]["split"], p["b"]["path"]))]
+    files = {(p[s]["split"], p[s]["path"]) for p in audit["pairs"] for s in ("a", "b")}
+    return {
+        "name": label or name, "dataset": name, "title": stats["dataset"], "release": stats["release"],
+        "synthetic": ds.synthetic, "stats": stats, "decoded": {"splits": counts, "skipped": skipped},
+        "audit": {"summary": audit["summary"], "images": audit["images"], "kinds": kinds,
+                  "files_in_pairs": len(files), "label_conflicts": len(conflicts),
+                  "pairs_shown": _sample(audit["pairs"]), "conflicts_shown": _sample(conflicts)},
+        "fingerprint": _fingerprint(name, root),
+        "commit": git_commit(), "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _fingerprint(name: str, root) -> str:
+    """The data fingerprint a run on this copy records (`training.load_splits`); for a copy that cannot be
+    trained on (a test split only), one over the splits it has."""
+    import hashlib
+    from .data.cache import decode
+    from .training import load_splits
+    try:
+        return load_splits(name, root, progress=False)["fingerprint"]
+    except ResEmoteError:
+        fps = [decode(ds, 64, progress=False).fingerprint for _, ds in _splits(dataset_class(name), root, False)]
+        return hashlib.sha256("|".join(fps).encode()).hexdigest()[:16]
+
+
+def _sample(pairs: list[dict]) -> list[dict]:
+    """Up to PAIRS_SHOWN pairs, leakage across splits first (what matters most), then within a split."""
+    across = [p for p in pairs if p["a"]["split"] != p["b"]["split"]]
+    within = [p for p in pairs if p["a"]["split"] == p["b"]["split"]]
+    return (across + within)[:PAIRS_SHOWN]
+
+
+def format_stats(d: dict, *, show_skipped: int = 10, decoded: dict | None = None) -> str:
+    """Readable Table I (one row) and Table II (classes x splits, label-file counts, with the paper's
+    figures beside them, and the decoded counts where given)."""
     h, w = d["image_size"]
-    lines = [f"Table I - {d['dataset']}",
+    lines = [f"Table I - {d['dataset']} ({d['release']})",
              f"  {'classes':<12}{len(d['classes'])}",
              f"  {'channels':<12}{d['channels']}",
              f"  {'image size':<12}{h} x {w} (as the paper's Table I gives it)",
              f"  {'total':<12}{d['total']:,}", ""]
     splits = list(d["splits"])
-    paper = PAPER_TABLE2.get(d["dataset"].lower().replace("-", ""))  # titles: FER2013, RAF-DB, AffectNet, ExpW
-    head = f"  {'class':<10}" + "".join(f"{s:>10}" for s in splits)
-    if paper:
+    cols = [(s, d["splits"][s]) for s in splits] + [(f"{s} decoded", decoded["splits"][s]) for s in splits
+                                                    if decoded]
+    paper_counts = paper.TABLE_II.get(d["name"])
+    head = f"  {'class':<10}" + "".join(f"{s:>{max(10, len(s) + 2)}}" for s, _ in cols)
+    if paper_counts:
         head += f"{'paper train':>13}{'paper test':>12}"
-    lines += [f"Table II - {d['dataset']} images per class and split", head]
-    for c in d["classes"]:
-        row = f"  {c:<10}" + "".join(f"{d['splits'][s].get(c, 0):>10,}" for s in splits)
-        if paper:
-            row += f"{paper[c][0]:>13,}{paper[c][1]:>12,}"
+    lines += [f"Table II - {d['dataset']} images per class and split (label-file counts"
+              + (", then decoded counts)" if decoded else "; `--decode` adds the decoded ones)"), head]
+    for i, c in enumerate(d["classes"]):
+        row = f"  {c:<10}" + "".join(f"{v.get(c, 0):>{max(10, len(s) + 2)},}" for s, v in cols)
+        if paper_counts:
+            row += f"{paper_counts[i][0]:>13,}{paper_counts[i][1]:>12,}"
         lines.append(row)
-    row = f"  {'total':<10}" + "".join(f"{sum(d['splits'][s].values()):>10,}" for s in splits)
-    if paper:
-        row += f"{sum(v[0] for v in paper.values()):>13,}{sum(v[1] for v in paper.values()):>12,}"
+    row = f"  {'total':<10}" + "".join(f"{sum(v.values()):>{max(10, len(s) + 2)},}" for s, v in cols)
+    if paper_counts:
+        row += f"{sum(t for t, _ in paper_counts):>13,}{sum(t for _, t in paper_counts):>12,}"
     lines += [row, ""]
-    n = len(d["skipped"])
-    lines.append(f"skipped: {n} (missing images or malformed label rows)" if n else "skipped: 0")
-    for s in d["skipped"][:show_skipped]:
+    skipped = d["skipped"] + [s for s in (decoded["skipped"] if decoded else []) if s not in d["skipped"]]
+    for split, counts in d.get("dropped", {}).items():
+        lines.append(f"dropped from {split} (no canonical class): "
+                     + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    n = len(skipped)
+    lines.append(f"skipped: {n} (missing or unreadable images, malformed label rows)" if n else "skipped: 0")
+    for s in skipped[:show_skipped]:
         lines.append(f"  {s['path']}: {s['reason']}")
     if n > show_skipped:
         lines.append(f"  ... and {n - show_skipped} more (--json lists them all)")

@@ -13,7 +13,7 @@ from resemote.model import ResEmoteNet
 
 from conftest import run_cli
 
-# the released network's output order, by name (released-implementation.md), and those names in ours
+# the released network's output order, by name (a fact about the authors' released code), and those names in ours
 RELEASED_ORDER = ["happy", "surprise", "sad", "anger", "disgust", "fear", "neutral"]
 NAME = {"happy": "Happy", "surprise": "Surprise", "sad": "Sad", "anger": "Angry", "disgust": "Disgust",
         "fear": "Fear", "neutral": "Neutral"}

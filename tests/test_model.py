@@ -1,4 +1,4 @@
-"""The model against the facts of the released network (released-implementation.md)."""
+"""The model against the facts of the released network (the authors' code, github.com/ArnabKumarRoy02/ResEmoteNet)."""
 import pytest
 import torch
 import torch.nn.functional as F
@@ -104,7 +104,7 @@ def test_flops_of_c1_and_c4():
 
 
 class ReferenceNet(nn.Module):
-    """The released architecture re-stated independently from released-implementation.md (not our model
+    """The released architecture re-stated independently from facts about the released code (not our model
     file): used to check that C1 computes the same function for the same weights."""
 
     def __init__(self):

@@ -1,90 +1,94 @@
-"""resemote.plan: resolving runs.yml, deduplicating stand-ins, deciding what is current (no training)."""
+"""resemote.plan: resolving runs.yml (pure), ids shared with by-hand runs, profiles, estimates."""
 from __future__ import annotations
-
-import json
-from pathlib import Path
 
 import yaml
 
 from resemote import plan
+from resemote.data.synthetic import write_synthetic
 
 TINY = {
     "profiles": {
         "paper": {"protocol": "paper", "epochs": 80, "batch_size": 16, "seeds": [0, 1, 2], "device": "auto"},
+        "reduced": {"protocol": "paper", "epochs": 3, "batch_size": 16, "seeds": [0], "device": "auto"},
         "demo": {"protocol": "paper", "epochs": 2, "batch_size": 16, "lr": 0.01, "seeds": [0], "device": "cpu",
                  "synthetic": {"n_train": 40, "n_val": 20, "n_test": 20, "seed": 0}},
     },
     "experiments": {
         "table3": {"datasets": ["fer2013", "rafdb", "affectnet", "expw"], "configs": ["C1"]},
         "table4": {"datasets": ["rafdb"], "configs": ["C1", "C2"], "demo": {"C2": {"epochs": 1}}},
+        "sensitivity": {"datasets": ["rafdb"], "configs": ["C1"], "vary": {"batch_size": [16, 32]}},
     },
 }
 
 
-def test_the_repository_plan_resolves_to_demo_runs_without_data(tmp_path: Path):
-    runs = plan.resolve(plan.load_plan(), tmp_path / "nodata", tmp_path / "runs")
+def test_the_repository_plan_resolves_to_demo_runs_without_data():
+    runs = plan.resolve(plan.load_plan(), frozenset())
     assert runs and all(r.synthetic and r.profile == "demo" for r in runs)
-    c1 = [r for r in runs if r.config == "C1"]
+    c1 = [r for r in runs if r.config == "C1" and r.batch_size == 16 and {"table3", "table4"} <= set(r.experiments)]
     assert len(c1) == 1                                                 # one stand-in for all of them
     assert set(c1[0].stands_in_for) == {"fer2013", "rafdb", "affectnet", "expw"}
-    assert set(c1[0].experiments) == {"table3", "table4"}
-    assert sorted(r.config for r in runs) == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert {"C1", "C2", "C3", "C4", "C5", "C6"} <= {r.config for r in runs}
 
 
-def test_present_dataset_gets_the_paper_profile_and_seeds(tmp_path: Path):
-    (tmp_path / "data" / "rafdb").mkdir(parents=True)
-    (tmp_path / "data" / "rafdb" / "basic").mkdir()
-    runs = plan.resolve(TINY, tmp_path / "data", tmp_path / "runs")
+def test_present_dataset_gets_the_chosen_real_profile_and_seeds():
+    runs = plan.resolve(TINY, {"rafdb"}, "paper")
     real = [r for r in runs if not r.synthetic]
-    assert {(r.config, r.seed) for r in real} == {(c, s) for c in ("C1", "C2") for s in (0, 1, 2)}
+    assert {(r.config, r.seed, r.batch_size) for r in real} == {(c, s, 16) for c in ("C1", "C2") for s in (0, 1, 2)} | \
+        {("C1", s, 32) for s in (0, 1, 2)}                                 # sensitivity varies the batch size
     assert all(r.profile == "paper" and r.epochs == 80 and r.dataset == "rafdb" for r in real)
     assert all(r.root.endswith("data/rafdb") for r in real)
     synth = [r for r in runs if r.synthetic]
-    assert len(synth) == 1 and set(synth[0].stands_in_for) == {"fer2013", "affectnet", "expw"}
+    assert {d for r in synth for d in r.stands_in_for} == {"fer2013", "affectnet", "expw"}
     assert len({r.id for r in runs}) == len(runs)
+    reduced = [r for r in plan.resolve(TINY, {"rafdb"}, "reduced") if not r.synthetic]
+    assert {(r.epochs, r.seed) for r in reduced} == {(3, 0)}
 
 
-def test_demo_overrides_and_ids(tmp_path: Path):
-    runs = {r.config: r for r in plan.resolve(TINY, tmp_path, tmp_path / "runs")}
-    assert runs["C1"].epochs == 2 and runs["C2"].epochs == 1
-    assert runs["C1"].id.startswith("synthetic-C1-s0-")
-    assert runs["C1"].notebook_params("OUT")["lr"] == 0.01
-    assert plan.resolve(TINY, tmp_path, tmp_path / "runs")[0].id == runs["C1"].id   # stable ids
+def test_demo_overrides_and_stable_ids():
+    runs = {(r.config, r.batch_size): r for r in plan.resolve(TINY, frozenset())}
+    assert runs["C1", 16].epochs == 2 and runs["C2", 16].epochs == 1
+    assert runs["C1", 16].id.startswith("synthetic-C1-s0-")
+    assert runs["C1", 16].notebook_params("OUT")["lr"] == 0.01
+    assert plan.resolve(TINY, frozenset())[0].id == plan.resolve(TINY, frozenset())[0].id
 
 
-def test_is_current(tmp_path: Path):
-    r = plan.resolve(TINY, tmp_path, tmp_path / "runs")[0]
-    d, stamp_file = tmp_path / "runs" / r.id, tmp_path / "stamp.json"
-    stamp = {"params": r.train_params(), "code": "abc", "data": "def"}
-    assert not plan.is_current(d, stamp_file, stamp)                   # nothing yet
-    d.mkdir(parents=True)
-    (d / "params.json").write_text(json.dumps(r.train_params()))
-    (d / "metrics.json").write_text("{}")
-    assert plan.is_current(d, stamp_file, stamp)                        # made by hand: adopted
-    stamp_file.write_text(json.dumps({"run": stamp}))
-    assert plan.is_current(d, stamp_file, stamp)
-    assert not plan.is_current(d, stamp_file, {**stamp, "code": "changed"})
-    assert not plan.is_current(d, stamp_file, {**stamp, "data": "changed"})
+def test_a_by_hand_run_gets_the_id_the_plan_gives_the_same_settings(tmp_path):
+    """The notebook's defaults are the protocol's, and its run directory is the one the book reads."""
+    hand = plan.by_hand("rafdb", "", "C2")
+    assert (hand.epochs, hand.batch_size, hand.lr, hand.root) == (80, 16, None, "data/rafdb")
+    planned = next(r for r in plan.resolve(TINY, {"rafdb"}, "paper") if r.config == "C2" and r.seed == 0)
+    assert hand.id == planned.id
+    assert plan.by_hand("rafdb", "", "C2", lr=0.001).id == planned.id    # the protocol's lr, spelt out
+    assert plan.by_hand("rafdb", "", "C2", epochs=3).id != planned.id
+    root = tmp_path / "synthetic-40-20-20-s0"
+    write_synthetic(root, 40, 20, 20, seed=0)
+    demo = next(r for r in plan.resolve(TINY, frozenset()) if r.config == "C1" and r.batch_size == 16)
+    hand = plan.by_hand("fer2013", str(root), "C1", epochs=2, lr=0.01, device="cpu")
+    assert hand.id == demo.id and hand.synthetic == demo.synthetic
 
 
-def test_code_fingerprint_ignores_the_book_code():
-    files = [p.name for p in (plan.ROOT / "resemote").rglob("*.py") if p.name not in plan.NOT_TRAINING_CODE]
-    assert "model.py" in files and "report.py" not in files and "plan.py" not in files
-    assert plan.code_fingerprint() == plan.code_fingerprint()
+def test_the_printed_command_makes_the_planned_run_where_the_engine_looks():
+    r = next(r for r in plan.resolve(TINY, {"rafdb"}, "paper") if r.config == "C2" and r.seed == 1)
+    cmd = plan.papermill_command(r)
+    assert cmd.startswith(f"papermill notebooks/train.ipynb runs/_pages/{r.id}.ipynb ")
+    for part in ("-p dataset rafdb", "-p config C2", "-p epochs 80", "-p lr -1.0", "-p seed 1",
+                 f"-p out runs/{r.id}"):
+        assert part in cmd
 
 
-def test_paper_commands_match_the_plan():
-    cmds = plan.paper_commands("rafdb", "C3")
-    assert len(cmds) == len(plan.load_plan()["profiles"]["paper"]["seeds"])
-    assert all("-p dataset rafdb" in c and "-p config C3" in c and "-p epochs 80" in c for c in cmds)
+def test_profile_choice_and_estimates():
+    assert plan.choose_profile("auto", 0)[0] == "reduced" and plan.choose_profile("auto", 2)[0] == "paper"
+    assert plan.choose_profile("paper", 0) == ("paper", "as requested")
+    r = next(r for r in plan.resolve(TINY, {"fer2013"}, "reduced") if not r.synthetic)
+    # 3 epochs x (28,709 train + 3,589 / 3 val) + 3,589 / 3 test, at 0.05 s per image
+    expected = 0.05 * (3 * (28709 + 3589 / 3) + 3589 / 3)
+    assert abs(plan.estimate_seconds(r, {"train": 28709, "val": 3589, "test": 3589}, 0.05) - expected) < 1e-6
+    assert plan.format_duration(30) == "30 s" and plan.format_duration(600) == "10 min"
+    assert plan.format_duration(360000) == "100.0 h"
 
 
 def test_runs_yml_is_valid():
     p = yaml.safe_load((plan.ROOT / "runs.yml").read_text())
-    assert set(p["profiles"]) == {"paper", "demo"}
+    assert set(p["profiles"]) == {"paper", "reduced", "demo"}
     assert p["profiles"]["paper"]["epochs"] == 80 and p["profiles"]["paper"]["batch_size"] == 16
     assert set(p["experiments"]["table4"]["configs"]) == {"C1", "C2", "C3", "C4", "C5", "C6"}
-
-
-def test_paper_commands_never_point_at_synthetic_data():
-    assert all("_data/synthetic" not in c and "-p root data/fer2013" in c for c in plan.paper_commands("fer2013", "C1"))

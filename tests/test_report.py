@@ -1,4 +1,4 @@
-"""resemote.report on FAKE run directories: hand-made here only to test the tables' logic.
+"""resemote.report on FAKE run directories and index entries: hand-made here only to test the tables' logic.
 
 Every number below is a made-up test fixture (marked "FAKE" in its run); none reaches the book.
 """
@@ -9,33 +9,38 @@ from pathlib import Path
 
 import pytest
 
-from resemote import report
+from resemote import paper, report
 from resemote.data.classes import CLASSES
-from resemote.model import ResEmoteNet, count_parameters
+from resemote.model import ResEmoteNet
+from resemote.zoo import count_parameters
 
 
-def fake_run(root: Path, rid: str, *, dataset: str, config: str, acc: float, synthetic: bool,
-             experiments: list[str], stands_in_for: list[str], seed: int = 0) -> dict:
+def fake_run(root: Path, rid: str, *, dataset: str, config: str, acc: float, synthetic: bool, experiments: list[str],
+             stands_in_for: list[str], seed: int = 0, profile: str | None = None, kind: str = "live",
+             status: str = "current", epochs: int = 2, ci: float = 0.1, error: str | None = None) -> dict:
     d = root / rid
     d.mkdir(parents=True)
     synth = {"generator": "FAKE", "n_train": 10, "n_val": 5, "n_test": 7, "seed": 0} if synthetic else None
-    params = {"dataset": dataset, "config": config, "protocol": "paper", "epochs": 2, "batch_size": 16,
+    params = {"dataset": dataset, "config": config, "protocol": "paper", "epochs": epochs, "batch_size": 16,
               "lr": 0.01, "seed": seed, "image_size": 64, "synthetic": synth}
     (d / "params.json").write_text(json.dumps(params))
     (d / "history.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n"
                                    "1,0.01,2.0,0.2,1.9,0.25,1.0\n2,0.01,1.5,0.4,1.6,0.35,1.0\n")
     cm = [[1 if i == j else 0 for j in range(7)] for i in range(7)]
-    metrics = {"dataset": dataset, "config": config, "protocol": "paper", "seed": seed, "epochs": 2,
-               "best_epoch": 2, "classes": list(CLASSES), "test_accuracy": acc, "test_accuracy_ci95": [acc - .1, acc + .1],
-               "balanced_accuracy": acc, "macro_f1": acc, "test_loss": 1.234,
-               "per_class": {c: {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1} for c in CLASSES},
+    metrics = {"dataset": dataset, "config": config, "protocol": "paper", "seed": seed, "epochs": epochs,
+               "best_epoch": 2, "classes": list(CLASSES), "test_accuracy": acc,
+               "test_accuracy_ci95": [acc - ci, acc + ci], "balanced_accuracy": acc, "macro_f1": acc,
+               "test_loss": 1.234, "per_class": {c: {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+                                                 for c in CLASSES},
                "confusion_matrix": cm, "train_seconds": 12.0, "inference_ms_per_image": 3.0,
-               "device": "FAKE CPU", "git_commit": "fakefakefake1234", "torch_version": "FAKE",
-               "data_fingerprint": "FAKEFP", "finished_at": "2026-01-01T00:00:00+00:00", "synthetic": synth}
+               "device": "cpu (FAKE CPU)" if kind == "live" else "cuda (FAKE GPU)", "git_commit": "fakefakefake1234",
+               "torch_version": "FAKE", "data_fingerprint": "FAKEFP", "majority_class_rate": 0.3,
+               "finished_at": "2026-01-01T00:00:00+00:00", "synthetic": synth}
     (d / "metrics.json").write_text(json.dumps(metrics))
-    return {"id": rid, "config": config, "seed": seed, "profile": "demo" if synthetic else "paper",
-            "synthetic": synth, "experiments": experiments, "stands_in_for": stands_in_for,
-            "params": params, "command": "FAKE"}
+    return {"id": rid, "kind": kind, "status": status, "error": error, "dataset": dataset, "config": config,
+            "seed": seed, "profile": profile or ("demo" if synthetic else "paper"), "synthetic": synth,
+            "experiments": experiments, "stands_in_for": stands_in_for, "params": params,
+            "path": str(d), "command": "FAKE", "budget": f"{epochs} epochs"}
 
 
 @pytest.fixture
@@ -47,55 +52,104 @@ def runs(tmp_path: Path) -> Path:
                  experiments=["table3", "table4"], stands_in_for=["rafdb"]),
         fake_run(tmp_path, "rafdb-C1-s1-FAKE", dataset="rafdb", config="C1", acc=0.7, synthetic=False,
                  experiments=["table3", "table4"], stands_in_for=["rafdb"], seed=1),
+        # a run whose notebook failed, and a hand-made run with other settings: both have metrics.json
+        fake_run(tmp_path, "rafdb-C2-s0-FAKE", dataset="rafdb", config="C2", acc=0.99, synthetic=False,
+                 experiments=["table4"], stands_in_for=["rafdb"], status="failed", error="FAKE crash"),
+        fake_run(tmp_path, "rafdb-C3-s0-FAKE", dataset="rafdb", config="C3", acc=0.98, synthetic=False,
+                 experiments=["table4"], stands_in_for=["rafdb"], status="failed",
+                 error="its results were made with other parameters (epochs 1, plan 80)"),
+        # the reduced budget: this build's run and a recorded one of the same cell
+        fake_run(tmp_path, "fer2013-C1-s0-FAKE", dataset="fer2013", config="C1", acc=0.55, synthetic=False,
+                 experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=3),
+        fake_run(tmp_path, "fer2013-C1-rec-FAKE", dataset="fer2013", config="C1", acc=0.54, synthetic=False,
+                 experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=3, kind="recorded"),
     ]
-    index.append({"id": "rafdb-C2-s0-FAKE", "config": "C2", "seed": 0, "profile": "paper", "synthetic": None,
-                  "experiments": ["table4"], "stands_in_for": ["rafdb"], "params": {}, "command": "FAKE"})
-    (tmp_path / "index.json").write_text(json.dumps({"runs": index}))
+    index.append({"id": "rafdb-C4-s0-FAKE", "kind": "live", "status": "not run", "error": None, "dataset": "rafdb",
+                  "config": "C4", "seed": 0, "profile": "paper", "synthetic": None, "experiments": ["table4"],
+                  "stands_in_for": ["rafdb"], "params": {}, "command": "FAKE command", "path": "x"})
+    (tmp_path / "index.json").write_text(json.dumps({"runs": index, "datasets": []}))
     return tmp_path
 
 
 def test_results_table_keeps_synthetic_out_of_real_cells(runs: Path):
-    entries = report.load_entries(runs)
-    t = report.results_table(entries)
-    real = t.loc["ResEmoteNet, this companion (real data)"]
-    synth = t.loc[f"ResEmoteNet, stand-in ({report.SYNTHETIC_TAG})"]
-    assert real["FER2013"].startswith(report.NOT_RUN)          # only a synthetic run stands in for it
-    assert real["RAF-DB"].startswith("75.00 ± 7.07 (n=2)")       # mean ± sd of the two FAKE seeds
-    assert "rafdb-C1-s0-FAKE (commit fakefakefa)" in real["RAF-DB"]
-    assert "synthetic" not in real["RAF-DB"]
-    assert synth["FER2013"].startswith("50.00") and "synthetic-C1-FAKE" in synth["ExpW"]
+    t = report.results_table(report.load_entries(runs))
+    paper_row = t.loc["this companion, paper protocol (80 epochs)"]
+    reduced = t.loc["this companion, reduced budget"]
+    synth = t.loc[f"stand-in ({report.SYNTHETIC_TAG})"]
+    assert paper_row["FER2013"] == report.NOT_RUN                     # only a synthetic run stands in for it
+    assert paper_row["RAF-DB"] == "75.00 ± 7.07 (n=2)"                 # mean ± sd of the two FAKE seeds
+    assert reduced["FER2013"] == "55.00; 54.00 (recorded, CUDA); this build − recorded: +1.00"
+    assert synth["FER2013"] == "50.00" and synth["ExpW"] == "50.00"
     assert t.loc["ResEmoteNet, paper's claim (Roy et al. 2024)", "RAF-DB"] == "94.76"
 
 
-def test_missing_runs_get_a_papermill_command(runs: Path):
+def test_failed_and_mismatched_runs_are_never_results(runs: Path):
     entries = report.load_entries(runs)
-    miss = report.missing_table(entries, "table3", report.DATASETS, ["C1"])
-    assert set(miss["dataset"]) == {"FER2013", "AffectNet-7", "ExpW"}
-    assert all(c.startswith("papermill notebooks/train.ipynb") and "-p dataset" in c for c in miss["command"])
+    failed = [e for e in entries if e.status == "failed"]
+    assert {e.id for e in failed} == {"rafdb-C2-s0-FAKE", "rafdb-C3-s0-FAKE"}
+    assert all(e.run is None and not e.finished and e.metrics == {} for e in failed)
+    t4 = report.ablation_table(entries).set_index("config")
+    col = "ours acc. (%), RAF-DB, paper protocol (80 epochs)"
+    assert t4.loc["C2", col] == t4.loc["C3", col] == t4.loc["C4", col] == report.NOT_RUN
+    assert t4.loc["C1", col] == "75.00 ± 7.07 (n=2)"
+    prov = report.provenance_table(entries).set_index("run")
+    assert prov.loc["rafdb-C2-s0-FAKE", "status"] == "failed: FAKE crash"
+    assert prov.loc["rafdb-C3-s0-FAKE", "status"].startswith("failed: its results were made with other")
+    assert prov.loc["rafdb-C3-s0-FAKE", "test acc. (%)"] == ""
+    assert prov.loc["rafdb-C4-s0-FAKE", "status"] == report.NOT_RUN
+    cmds = report.commands_table(entries)
+    assert set(cmds["run"]) == {"rafdb-C2-s0-FAKE", "rafdb-C3-s0-FAKE", "rafdb-C4-s0-FAKE"}
 
 
-def test_ablation_table(runs: Path):
-    t = report.ablation_table(report.load_entries(runs)).set_index("config")
-    assert t.loc["C1", "paper acc. (%)"] == "94.76"
-    assert t.loc["C2", "ours acc. (%), RAF-DB"].startswith(report.NOT_RUN)   # planned, unfinished
-    assert t.loc["C1", f"ours acc. (%), {report.SYNTHETIC_TAG}"] == "50.00"
-    assert t.loc["C1", f"budget, {report.SYNTHETIC_TAG}"].startswith("2 ep.")
-
-
-def test_provenance_and_compute(runs: Path):
+def test_missing_cells_and_captions(runs: Path):
     entries = report.load_entries(runs)
-    p = report.provenance_table(entries).set_index("run")
-    assert p.loc["rafdb-C2-s0-FAKE", "status"] == report.NOT_RUN
-    assert report.SYNTHETIC_TAG in p.loc["synthetic-C1-FAKE", "data"]
+    assert report.missing_real(entries, "table3", report.DATASETS, ["C1"]) == ["AffectNet-7 C1", "ExpW C1"]
+    cap = report.cite_runs(report.select(entries, experiment="table3", dataset="fer2013", synthetic=False))
+    assert "fer2013-C1-s0-FAKE (commit fakefakefa)" in cap
+    assert "fer2013-C1-rec-FAKE (recorded: commit fakefakefa, cuda (FAKE GPU), 2026-01-01, data FAKEFP)" in cap
+
+
+def test_compute_and_figures(runs: Path):
+    entries = report.load_entries(runs)
     c = report.compute_table(entries)
-    assert (c["source"] == "paper's claim (M2 Pro / P100)").sum() == 4
-    assert c["training"].str.contains("0.2 min").sum() == 3
-
-
-def test_figures_render(runs: Path):
-    entries = report.load_entries(runs)
+    assert (c["source"] == "paper's claim").sum() == 4
+    assert c["training"].str.contains("0.2 min").sum() == 5             # the five finished runs
+    assert any(s.startswith("recorded run fer2013-C1-rec-FAKE") for s in c["source"])
     assert report.confusion_grid(report.select(entries, experiment="table3")) is not None
     assert report.plot_history(entries[0].run) is not None
+
+
+def test_claims_verdicts_come_from_real_runs_of_the_claims_budget(tmp_path: Path):
+    index = [
+        fake_run(tmp_path, "rafdb-a", dataset="rafdb", config="C1", acc=0.94, ci=0.01, synthetic=False,
+                 experiments=["table3", "table4"], stands_in_for=["rafdb"], epochs=80),        # 93-95: holds 94.76
+        fake_run(tmp_path, "fer-a", dataset="fer2013", config="C1", acc=0.60, ci=0.02, synthetic=False,
+                 experiments=["table3"], stands_in_for=["fer2013"], epochs=80),                # 58-62: not 79.79
+        fake_run(tmp_path, "expw-r", dataset="expw", config="C1", acc=0.5, synthetic=False, experiments=["table3"],
+                 stands_in_for=["expw"], profile="reduced", epochs=3),
+        fake_run(tmp_path, "syn", dataset="fer2013", config="C1", acc=0.7593, ci=0.2, synthetic=True,
+                 experiments=["table3"], stands_in_for=["affectnet"]),
+    ]
+    (tmp_path / "index.json").write_text(json.dumps({"runs": index}))
+    fer_counts = {"train": dict(zip(CLASSES, [t for t, _ in paper.TABLE_II["fer2013"]])),
+                  "test": dict(zip(CLASSES, paper.FER2013_PRIVATETEST_CITED))}
+    summary = {"dataset": "fer2013", "release": "FAKE release", "stats": {"total": 35887, "splits": fer_counts}}
+    claims = report.claims_table(report.load_entries(tmp_path), [{"kind": "live", "synthetic": False,
+                                                                  "summary": summary}]).set_index("claim")
+    v = claims["verdict"]
+    assert v["Table III: ResEmoteNet reaches 94.76% on RAF-DB"] == "reproduced"
+    assert v["Table III: ResEmoteNet reaches 79.79% on FER2013"] == "not reproduced"
+    assert "60.00 (95% interval 58.00-62.00" in claims.loc["Table III: ResEmoteNet reaches 79.79% on FER2013",
+                                                           "this companion"]
+    expw = claims.loc["Table III: ResEmoteNet reaches 75.67% on ExpW"]
+    assert expw["verdict"] == "not checked yet" and "does not test an 80-epoch claim" in expw["this companion"]
+    assert v["Table III: ResEmoteNet reaches 72.93% on AffectNet-7"] == "not checked yet"   # synthetic: no verdict
+    assert v["Table I: FER2013 has 35,887 images"] == "reproduced"
+    assert v["Table II: FER2013 training images per class"] == "reproduced"
+    test_row = claims.loc["Table II: FER2013 test images per class"]
+    assert test_row["verdict"] == "not reproduced" and "differs in Disgust" in test_row["this companion"]
+    assert v["Table I: RAF-DB has 15,339 images"] == "not checked yet"
+    assert report.verdict_counts(claims.reset_index()).startswith("3 reproduced, 2 not reproduced")
 
 
 def test_layer_table_matches_the_model():
@@ -113,6 +167,7 @@ def test_paper_tables_and_fer2013_permutation():
     perm = report.fer2013_permutation()
     assert report.is_permutation(perm.iloc[:, 0], perm.iloc[:, 1])
     assert list(perm.index[perm["paper = cited?"] == "yes"]) == ["Angry"]
+    assert set(report.others_table(resemotenet=True)["method / setting"].str[:11]) == {"ResEmoteNet"}
 
 
 def test_setup_table_marks_differences():
@@ -126,16 +181,23 @@ def test_table_html_is_stable():
     assert report.table(df, "x").to_html() == report.table(df, "x").to_html()
 
 
-def test_computed_tables_mark_disagreements_with_the_paper():
-    paper = report.PAPER_TABLE_II["rafdb"]
-    train = {c: n for c, (n, _) in zip(report.CLASSES, paper)}
-    test = {c: n for c, (_, n) in zip(report.CLASSES, paper)}
+def test_computed_tables_mark_disagreements_and_decoded_counts():
+    published = paper.TABLE_II["rafdb"]
+    train = {c: n for c, (n, _) in zip(CLASSES, published)}
+    test = {c: n for c, (_, n) in zip(CLASSES, published)}
     test["Fear"] += 1                                                   # FAKE disagreement
-    stats = {"RAF-DB": {"name": "rafdb", "dataset": "RAF-DB", "channels": 3, "image_size": [100, 100],
-                        "total": 15340, "classes": list(report.CLASSES), "splits": {"train": train, "test": test},
-                        "synthetic": None}}
-    t2 = report.computed_table2(stats)
-    assert t2.loc["Fear", ("RAF-DB", "paper test")] == "74 ≠"
-    assert t2.loc["Happy", ("RAF-DB", "paper train")] == "4772"
-    t1 = report.computed_table1(stats)
-    assert t1.loc["paper: channels / size / total", "RAF-DB"] == "3 / 100 x 100 / 15,339"
+    decoded = {"train": dict(train), "test": {**test, "Happy": test["Happy"] - 1}}   # FAKE unreadable image
+    summary = {"dataset": "rafdb", "title": "RAF-DB", "release": "FAKE", "fingerprint": "FAKEFP",
+               "stats": {"channels": 3, "image_size": [100, 100], "total": 15340, "classes": list(CLASSES),
+                         "splits": {"train": train, "test": test}},
+               "decoded": {"splits": decoded, "skipped": []}}
+    d = [{"kind": "live", "synthetic": False, "name": "rafdb", "summary": summary}]
+    t2 = report.computed_table2(d)
+    name = "RAF-DB (this build)"
+    assert t2.loc["Fear", (name, "paper test")] == "74 ≠"
+    assert t2.loc["Happy", (name, "paper train")] == "4772"
+    assert (name, "train (decoded)") not in t2.columns                 # same as the label files: not repeated
+    assert t2.loc["Happy", (name, "test (decoded)")] == test["Happy"] - 1
+    t1 = report.computed_table1(d)
+    assert t1.loc["paper: channels / size / total", name] == "3 / 100 x 100 / 15,339"
+    assert t1.loc["total samples (decoded)", name] == "15,339"

@@ -17,7 +17,7 @@ from conftest import run_cli
 BASELINES = ["resnet18", "resnet34", "vgg", "cnn", "cnn-se"]
 
 
-# --- independent counts, from the architectures as released-implementation.md states them ----------------
+# --- independent counts, from the architectures as the released code defines them --------------------------------
 # parameters: conv k*k*cin*cout (+ cout bias), BN 2*c, linear in*out + out;
 # multiply-accumulates: out_h * out_w * k*k*cin*cout per conv, in*out per linear (x2 = FLOPs)
 def conv(k, cin, cout, out_hw, bias=True):

@@ -20,7 +20,7 @@ import csv
 from pathlib import Path
 
 from .base import FaceDataset, Sample
-from .classes import NATIVE_TO_CANONICAL
+from .classes import NATIVE_TO_CANONICAL, TITLES
 
 LISTS = "Manually_Annotated_file_lists"
 IMAGES = "Manually_Annotated_Images"
@@ -33,7 +33,7 @@ DROPPED = {7: "Contempt", 8: "None", 9: "Uncertain", 10: "Non-Face"}
 
 class AffectNet(FaceDataset):
     name = "affectnet"
-    title = "AffectNet"
+    title = TITLES["affectnet"]
     obtain = "request AffectNet from its authors at http://mohammadmahoor.com/affectnet/ (see data/README.md)"
     channels = 3
     image_size = (224, 224)

@@ -162,6 +162,11 @@ class FaceDataset:
         marker = self.root / SYNTHETIC_MARKER
         return json.loads(marker.read_text()) if marker.is_file() else None
 
+    @property
+    def release(self) -> str:
+        """Which circulating release of the dataset this is, as pages name it (with its fingerprint)."""
+        return self.title
+
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.labels, minlength=len(self.classes))
         return {c: int(n) for c, n in zip(self.classes, counts)}

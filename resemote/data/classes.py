@@ -8,6 +8,10 @@ from __future__ import annotations
 
 CLASSES: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise")
 
+# how every page, table and message names a dataset (the paper's names; AffectNet's seven-class subset)
+TITLES: dict[str, str] = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet": "AffectNet-7", "expw": "ExpW",
+                         "ckplus": "CK+"}
+
 # native label -> canonical index
 NATIVE_TO_CANONICAL: dict[str, dict[int, int]] = {
     # FER2013 and ExpW: 0 angry, 1 disgust, 2 fear, 3 happy, 4 sad, 5 surprise, 6 neutral

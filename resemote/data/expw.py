@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from .base import FaceDataset, Sample, stratified_split
-from .classes import NATIVE_TO_CANONICAL
+from .classes import NATIVE_TO_CANONICAL, TITLES
 
 LABEL_FILE = "label/label.lst"
 IMAGES = "image/origin/"
@@ -48,7 +48,7 @@ def expw_split(labels: np.ndarray, groups: list[str]) -> np.ndarray:
 
 class ExpW(FaceDataset):
     name = "expw"
-    title = "ExpW"
+    title = TITLES["expw"]
     obtain = ("get ExpW (label.lst and the image/origin 7z parts) from "
               "http://mmlab.ie.cuhk.edu.hk/projects/socialrelation/index.html (see data/README.md)")
     channels = 3

@@ -21,7 +21,7 @@ from PIL import Image
 
 from ..errors import ResEmoteError
 from .base import FaceDataset, Sample
-from .classes import FOLDER_NAMES, NATIVE_TO_CANONICAL
+from .classes import FOLDER_NAMES, NATIVE_TO_CANONICAL, TITLES
 
 USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 PIXELS = 48 * 48
@@ -30,7 +30,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 
 class FER2013(FaceDataset):
     name = "fer2013"
-    title = "FER2013"
+    title = TITLES["fer2013"]
     obtain = ("get it from Kaggle, 'Challenges in Representation Learning: Facial Expression Recognition "
               "Challenge' (see data/README.md)")
     channels = 1
@@ -104,6 +104,12 @@ class FER2013(FaceDataset):
                 if f.suffix.lower() in IMAGE_SUFFIXES and f.name.startswith(prefix):
                     samples.append(Sample(f.relative_to(self.root).as_posix(), label))
         return samples
+
+    @property
+    def release(self) -> str:
+        if self.kind == "folders":  # JPEG re-encodings of the csv's pixels: a release of its own
+            return "FER2013 (Kaggle image-folder release)"
+        return f"FER2013 ({self.path.name})"
 
     def source_files(self) -> list[Path]:
         return [self.path] if self.kind != "folders" else []

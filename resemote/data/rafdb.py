@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import ResEmoteError
 from .base import FaceDataset, Sample
-from .classes import NATIVE_TO_CANONICAL
+from .classes import NATIVE_TO_CANONICAL, TITLES
 
 LABEL_FILE = "EmoLabel/list_patition_label.txt"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -29,7 +29,7 @@ NATIVE = NATIVE_TO_CANONICAL["rafdb"]
 
 class RAFDB(FaceDataset):
     name = "rafdb"
-    title = "RAF-DB"
+    title = TITLES["rafdb"]
     obtain = ("request RAF-DB (basic) from its authors at http://www.whdeng.cn/raf/model1.html, or use the "
               "Kaggle repack with DATASET/ and train_labels.csv (see data/README.md)")
     channels = 3

@@ -1,0 +1,484 @@
+"""The engine behind `make book`: Snakemake (`workflow/Snakefile`) decides what to (re)run, this module is
+what the Snakefile reads and what its jobs call.
+
+- `Workflow`: the resolved plan for one invocation (which datasets are present, which real-data profile,
+  which runs), and every job's declared inputs: the notebook, the code it imports (`code_files`, found by
+  reading the imports, so no list of modules is kept by hand), the data files, and the data's source
+  fingerprint as a parameter. Snakemake reruns a job when any of these change and only then.
+- jobs (`python -m resemote.engine JOB ...`): a synthetic stand-in, one training run (papermill over
+  notebooks/train.ipynb, on a GPU of its own when there are several), one dataset page (papermill over
+  notebooks/datasets.ipynb), and the book (the run index, then Jupyter Book).
+- `main` (`resemote book`, `make book`): states the plan and its time estimate, then runs Snakemake twice:
+  every run and dataset page with --keep-going, then the book from whatever finished, so one crashed run
+  shows in the book as failed instead of stopping it.
+"""
+from __future__ import annotations
+
+import ast
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from . import plan as P
+from .data.classes import TITLES
+from .errors import ResEmoteError
+from .results import CURRENT, FAILED, LIVE, NOT_RUN, RECORDED, cell, error_line, load_records, status_of
+
+ROOT = P.ROOT
+SNAKEFILE = ROOT / "workflow" / "Snakefile"
+LOGS, PAGES, DATASETS_DIR, STALE = "_logs", "_pages", "_datasets", "_stale"
+# the modules whose code decides a job's outputs; resemote.report only formats what the notebooks show, so a
+# change there rebuilds the book but redoes no run and no dataset page
+TRAINING_MODULES = ("resemote.training",)
+DATASET_MODULES = ("resemote.stats",)
+BOOK_MODULES = ("resemote.report", "resemote.engine")
+CAM_EXPERIMENTS = ("table3", "table4", "baselines")
+CAM_MODULES = ("resemote.cam", "resemote.checkpoint")
+CROSS_MODULES = ("resemote.crosseval",)
+
+
+# --- the code a job depends on ----------------------------------------------------------------------------
+def _module_file(name: str) -> Path | None:
+    base = ROOT / Path(*name.split("."))
+    for f in (base.with_suffix(".py"), base / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
+
+
+def _imports(name: str, f: Path, registries: bool = True) -> set[str]:
+    """Package modules `f` imports anywhere (also inside functions), and, with `registries`, the modules
+    named by 'resemote.x.y:Name' strings (the dataset registry's imports on first use)."""
+    pkg = name if f.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(f.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = pkg.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            out.add(base)
+            out |= {f"{base}.{a.name}" for a in node.names}  # `from . import x` imports module x
+        elif (registries and isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and node.value.startswith("resemote.") and ":" in node.value):
+            out.add(node.value.split(":")[0])
+    return {m for m in out if m == "resemote" or m.startswith("resemote.")}
+
+
+def code_files(*modules: str, registries: bool = True) -> list[str]:
+    """The package's source files that `modules` import, directly or not (parents' __init__ included),
+    relative to the repository: what a job that imports `modules` depends on. `registries=False` leaves out
+    the dataset loaders that the registry would import only when a dataset is read."""
+    seen: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
+            mod = ".".join(parts[:i])
+            f = _module_file(mod)
+            if f is not None and mod not in seen:
+                seen[mod] = f
+                todo += sorted(_imports(mod, f, registries))
+    return sorted(str(f.relative_to(ROOT)) for f in seen.values())
+
+
+def _files_under(*paths: Path) -> list[str]:
+    out = []
+    for p in paths:
+        if p.is_file():
+            out.append(str(p))
+        elif p.is_dir():
+            out += [str(f) for f in sorted(p.rglob("*")) if f.is_file() and "_build" not in f.parts]
+    return out
+
+
+# --- GPUs ---------------------------------------------------------------------------------------------------
+def visible_gpus() -> int:
+    """CUDA GPUs this process may use (CUDA_VISIBLE_DEVICES, else nvidia-smi), without importing torch."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return len([d for d in env.split(",") if d.strip() and d.strip() != "-1"])
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
+
+
+@contextmanager
+def claimed_gpu(n: int, lock_dir: Path):
+    """Hold one of `n` local GPUs for as long as the block runs, and make it the only one the job sees.
+    Snakemake's `--resources gpu=N` caps how many GPU jobs run at once but tells no job which GPU it got,
+    so each job takes an exclusive lock on a free GPU id. Where a scheduler already chose (SLURM sets
+    CUDA_VISIBLE_DEVICES) or there is no GPU, nothing is claimed."""
+    if n <= 0 or "CUDA_VISIBLE_DEVICES" in os.environ:
+        yield None
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for i in range(n):
+            f = open(lock_dir / f"gpu{i}.lock", "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                continue
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(i)
+            try:
+                yield i
+            finally:
+                del os.environ["CUDA_VISIBLE_DEVICES"]
+                f.close()
+            return
+        time.sleep(1)
+
+
+# --- one invocation's resolved plan -------------------------------------------------------------------------
+def _rel(p: Path) -> str:
+    try:
+        return str(Path(p).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(Path(p).resolve())
+
+
+@dataclass
+class Workflow:
+    plan_file: str = "runs.yml"
+    runs_dir: str = "runs"
+    data_dir: str = "data"
+    out_dir: str = "_build"
+    records_dir: str = "results"
+    profile: str = "auto"        # the real-data profile: auto, paper, reduced
+    gpus: int = -1               # GPUs for training jobs; -1: count the visible ones
+    partial: bool = False        # the book from what exists (after some runs failed)
+    plan: dict = field(init=False)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Workflow":
+        """From Snakemake's --config (plan=, runs=, data=, out=, records=, profile=, gpus=, partial=)."""
+        names = {"plan": "plan_file", "runs": "runs_dir", "data": "data_dir", "out": "out_dir",
+                 "records": "records_dir", "profile": "profile"}
+        kw = {names[k]: str(v) for k, v in config.items() if k in names}
+        return cls(**kw, gpus=int(config.get("gpus", -1)), partial=str(config.get("partial", 0)) in ("1", "True"))
+
+    def __post_init__(self) -> None:
+        self.plan = P.load_plan(self.path(self.plan_file))
+        if self.gpus < 0:
+            self.gpus = visible_gpus()
+        self.present = frozenset(d for d in TITLES if P.dataset_present(self.path(self.data_dir), d))
+        self.profile_used, self.why = P.choose_profile(self.profile, self.gpus)
+        self.runs = P.resolve(self.plan, self.present, self.profile_used, self.path(self.data_dir),
+                              self.path(self.runs_dir))
+        self.by_id = {r.id: r for r in self.runs}
+
+    def rel(self, p: Path) -> str:
+        """A path as the run index gives it: relative to the runs folder, so the index moves with it."""
+        return os.path.relpath(Path(p).resolve(), self.path(self.runs_dir).resolve())
+
+    def path(self, p: str | Path) -> Path:
+        return Path(p) if Path(p).is_absolute() else ROOT / p
+
+    def args(self) -> str:
+        """The options that rebuild this workflow inside a job."""
+        return (f"--plan {self.plan_file} --runs {self.runs_dir} --data {self.data_dir} --out {self.out_dir} "
+                f"--records {self.records_dir} --profile {self.profile_used} --gpus {self.gpus}")
+
+    # -- targets -----------------------------------------------------------------------------------------
+    def run_dir(self, rid: str) -> Path:
+        return self.path(self.runs_dir) / rid
+
+    def run_target(self, rid: str) -> str:
+        return f"{self.runs_dir}/{rid}/metrics.json"
+
+    def log(self, name: str) -> Path:
+        return self.path(self.runs_dir) / LOGS / f"{name}.log"
+
+    @cached_property
+    def dataset_names(self) -> list[str]:
+        """Real datasets present, then the synthetic stand-ins' data: one dataset page each."""
+        synth = sorted({P.synthetic_name(r.synthetic) for r in self.runs if r.synthetic})
+        return sorted(self.present) + synth
+
+    def dataset_root(self, name: str) -> Path:
+        return (self.path(self.runs_dir) / "_data" / name if name.startswith("synthetic-")
+                else self.path(self.data_dir) / name)
+
+    def dataset_target(self, name: str) -> str:
+        return f"{self.runs_dir}/{DATASETS_DIR}/{name}.json"
+
+    def targets(self) -> list[str]:
+        return ([self.run_target(r.id) for r in self.runs] + [self.dataset_target(n) for n in self.dataset_names]
+                + [self.cam_target(r.id) for r in self.cam_runs()]
+                + [self.cross_target(r.id, n) for r, n in self.cross_jobs()])
+
+    def cam_runs(self) -> list[P.PlannedRun]:
+        """Runs whose test faces get a Grad-CAM figure: the paper's tables' and the baselines' (the
+        sensitivity study's variants of C1 would repeat C1's)."""
+        return [r for r in self.runs if set(r.experiments) & set(CAM_EXPERIMENTS)]
+
+    def cam_target(self, rid: str) -> str:
+        return f"{self.runs_dir}/{rid}/gradcam.png"
+
+    def cross_jobs(self) -> list[tuple[P.PlannedRun, str]]:
+        """(run, dataset): every real-data Table III run tested on every other real dataset present
+        (CK+ included: a test set only); synthetic stand-ins are never crossed with real data."""
+        return [(r, d) for r in self.runs if "table3" in r.experiments and not r.synthetic
+                for d in sorted(self.present) if d != r.dataset]
+
+    def cross_target(self, rid: str, name: str) -> str:
+        return f"{self.runs_dir}/{rid}/cross/{name}.json"
+
+    def book_target(self) -> str:
+        return f"{self.out_dir}/html/index.html"
+
+    # -- job inputs --------------------------------------------------------------------------------------
+    def data_inputs(self, name: str) -> list[str]:
+        """Files whose change must redo a job reading dataset `name` (a synthetic stand-in's csv is made by
+        its own job); an image folder has none, its source fingerprint (a parameter) covers it."""
+        if name.startswith("synthetic-"):
+            return [f"{self.runs_dir}/_data/{name}/fer2013.csv"]
+        return [str(f) for f in self._sources(name)[0]]
+
+    def source_fingerprint(self, name: str) -> str:
+        return "synthetic" if name.startswith("synthetic-") else self._sources(name)[1]
+
+    @cached_property
+    def _source_cache(self) -> dict:
+        return {}
+
+    def _sources(self, name: str) -> tuple[list[Path], str]:
+        if name not in self._source_cache:
+            from .data import dataset_class
+            cls, root = dataset_class(name), self.dataset_root(name)
+            files, fps = [], []
+            for split in cls.splits:
+                try:
+                    ds = cls(root, split)
+                    files += [f for f in ds.source_files() if f not in files]
+                    fps.append(ds.source_fingerprint())
+                except ResEmoteError as e:  # a damaged dataset still has an identity; its job reports it
+                    fps.append(str(e))
+            self._source_cache[name] = files, "|".join(fps)
+        return self._source_cache[name]
+
+    def data_name(self, rid: str) -> str:
+        r = self.by_id[rid]
+        return P.synthetic_name(r.synthetic) if r.synthetic else r.dataset
+
+    def gpus_for(self, rid: str) -> int:
+        r = self.by_id[rid]
+        return int(self.gpus > 0 and r.device in ("auto", "cuda") and not r.synthetic)
+
+    def book_inputs(self) -> list[str]:
+        """Everything the book reads: results (only those that exist, after failures), the logs of failed
+        jobs, its sources, its code and the recorded results."""
+        results = self.targets()
+        if self.partial:
+            results = [t for t in results if self.path(t).is_file()]
+        logs = [str(f) for f in sorted((self.path(self.runs_dir) / LOGS).glob("*.log"))] if self.partial else []
+        sources = _files_under(ROOT / "book", ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "benchmarks",
+                               self.path(self.records_dir), self.path(self.plan_file))
+        return results + logs + sources + code_files(*BOOK_MODULES)
+
+    # -- what the index and the book show --------------------------------------------------------------
+    def index_entries(self) -> tuple[list[dict], dict]:
+        """One entry per planned run (its status from its directory and its job's log), then every recorded
+        run placed in the cells it was made for; and the index's metadata."""
+        runs = self.path(self.runs_dir)
+        entries = []
+        for r in self.runs:
+            status, error = status_of(runs / r.id, r.train_params(), self.log(r.id))
+            cross = {d: self.rel(self.path(self.cross_target(r.id, d))) for d in sorted(self.present)
+                     if self.path(self.cross_target(r.id, d)).is_file()}
+            cam = self.path(self.cam_target(r.id))
+            entries.append({**asdict(r), "kind": LIVE, "params": r.train_params(), "budget": r.budget(),
+                            "status": status, "error": error, "path": self.rel(runs / r.id), "cross": cross,
+                            "gradcam": self.rel(cam) if cam.is_file() and status == CURRENT else None,
+                            "page": (runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
+                            "command": P.papermill_command(r, self.runs_dir)})
+        datasets = self.dataset_entries()
+        live_fp = {d["name"]: d.get("fingerprint") for d in datasets if d["kind"] == LIVE}
+        unplaced = []
+        for rec in load_records(self.path(self.records_dir), "runs"):
+            placed = self.record_entries(rec, live_fp)
+            if isinstance(placed, str):
+                unplaced.append({"id": rec["record"]["id"], "reason": placed, "path": _rel(rec["path"])})
+            entries += placed if isinstance(placed, list) else []
+        meta = {"plan": self.plan_file, "profiles": self.plan["profiles"], "profile": self.profile_used,
+                "profile_reason": self.why,
+                "gpus": self.gpus, "present": sorted(self.present), "datasets": datasets,
+                "unplaced_records": unplaced}
+        return entries, meta
+
+    def record_entries(self, rec: dict, live_fp: dict) -> list[dict] | str:
+        """Index entries of a recorded run, one per cell of the plan it was made for, or why it fills none:
+        other parameters than any planned run, or other data than the copy present here."""
+        import json
+        params = json.loads((rec["path"] / "params.json").read_text())
+        meta, d = rec["record"], params["dataset"]
+        if d in live_fp and live_fp[d] and live_fp[d] != meta["data_fingerprint"]:
+            return (f"made on other data ({TITLES.get(d, d)} fingerprint {meta['data_fingerprint']}; the copy here "
+                    f"has {live_fp[d]})")
+        out = []
+        for profile in P.REAL_PROFILES:
+            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
+                if not r.synthetic and r.dataset == d and cell(r.train_params()) == cell(params):
+                    out.append({"id": meta["id"], "kind": RECORDED, "status": CURRENT, "error": None,
+                                "path": self.rel(rec["path"]), "record": meta, "profile": profile,
+                                "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
+                                "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
+                                "budget": r.budget(), "page": (rec["path"] / "page.ipynb").is_file(),
+                                "command": P.papermill_command(r, self.runs_dir)})
+        return out or "its parameters match no run of the plan (runs.yml)"
+
+    def dataset_entries(self) -> list[dict]:
+        """Each dataset page's summary: live ones (made here) and recorded ones (results/datasets/)."""
+        import json
+        out = []
+        for name in self.dataset_names:
+            f = self.path(self.dataset_target(name))
+            status = CURRENT if f.is_file() else (FAILED if self.log(f"datasets-{name}").is_file() else NOT_RUN)
+            s = json.loads(f.read_text()) if f.is_file() else {}
+            log = self.log(f"datasets-{name}")
+            out.append({"name": name, "kind": LIVE, "status": status, "path": self.rel(f),
+                        "root": self.rel(self.dataset_root(name)),
+                        "synthetic": name.startswith("synthetic-"), "fingerprint": s.get("fingerprint"),
+                        "error": error_line(log.read_text(errors="replace")) if status == FAILED else None})
+        for rec in load_records(self.path(self.records_dir), "datasets"):
+            out.append({"name": rec["record"]["dataset"], "kind": RECORDED, "status": CURRENT,
+                        "path": self.rel(rec["path"] / "summary.json"), "synthetic": False, "record": rec["record"],
+                        "fingerprint": rec["record"]["data_fingerprint"], "error": None})
+        return out
+
+
+# --- `resemote book`: say what will run and for how long, then let Snakemake run it ---------------------
+def seconds_per_image(config: str, device: str, batch_size: int, image_size: int, steps: int = 3) -> float:
+    """Training seconds per image of `config` on `device`, timed over a few steps of random faces."""
+    import numpy as np
+    import torch
+    from .pipeline import DeviceImages
+    from .training import resolve_device, train_one_epoch
+    from .zoo import create_model
+    dev = resolve_device(device)
+    torch.manual_seed(0)
+    model = create_model(config).to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    n = batch_size * (steps + 1)
+    data = DeviceImages(np.random.default_rng(0).integers(0, 256, (n, image_size, image_size), dtype=np.uint8),
+                        np.arange(n) % 7, dev)
+    batches = list(data.batches(batch_size))
+    train_one_epoch(model, opt, batches[:1])  # warm-up: allocations, kernel choice
+    t0 = time.perf_counter()
+    loss, _ = train_one_epoch(model, opt, batches[1:])
+    float(loss)  # waits for the device
+    return (time.perf_counter() - t0) / (n - batch_size)
+
+
+def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float]]:
+    """(run, estimated seconds) of every real-data run, from its dataset's split sizes (label files) and a
+    few timed training steps of its network on this machine."""
+    from .stats import dataset_stats
+    sizes, speed, out = {}, {}, []
+    for r in (r for r in w.runs if not r.synthetic):
+        if r.dataset not in sizes:
+            try:
+                sizes[r.dataset] = {k: sum(v.values()) for k, v in dataset_stats(r.dataset, r.root)["splits"].items()}
+            except ResEmoteError:
+                sizes[r.dataset] = {}  # its job will report what is wrong with it
+        key = (r.config, r.device, r.batch_size, r.image_size)
+        if key not in speed:
+            speed[key] = seconds_per_image(*key)
+        out.append((r, P.estimate_seconds(r, sizes[r.dataset], speed[key])))
+    return out
+
+
+def describe(w: Workflow, timed: list[tuple[P.PlannedRun, float]]) -> str:
+    real = sorted(w.present)
+    lines = [f"plan: {len(w.runs)} runs ({sum(bool(r.synthetic) for r in w.runs)} on synthetic stand-ins); "
+             f"datasets present: {', '.join(TITLES[d] for d in real) or 'none'}"]
+    if real:
+        lines.append(f"real-data profile: {w.profile_used} ({w.why})")
+    for r, s in timed:
+        lines.append(f"  {r.id}: {TITLES[r.dataset]} {r.config} seed {r.seed}, {r.budget()}: "
+                     f"about {P.format_duration(s)} here")
+    if timed:
+        lines.append(f"  estimated training time of the real-data runs: {P.format_duration(sum(s for _, s in timed))}"
+                     " (finished runs are not redone)")
+        if w.profile_used == "reduced":
+            paper = P.resolve(w.plan, w.present, "paper", w.path(w.data_dir), w.path(w.runs_dir))
+            n = sum(1 for r in paper if not r.synthetic)
+            lines.append(f"  the paper profile ({n} real-data runs of 80 epochs) would take far longer here: "
+                         f"`make book PROFILE=paper` (see `resemote book --profile paper --dry-run`)")
+    return "\n".join(lines)
+
+
+@contextmanager
+def exclusive(runs_dir: Path):
+    """One `resemote book` at a time per runs folder (an OS lock: it goes with the process, however it ends)."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    f = open(runs_dir / ".engine.lock", "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise ResEmoteError(f"another `resemote book` is using {runs_dir}; wait for it to finish") from None
+    try:
+        yield
+    finally:
+        f.close()
+
+
+def snakemake(w: Workflow, targets: list[str], *flags: str, partial: bool = False, cores: str = "all") -> int:
+    config = [f"plan={w.plan_file}", f"runs={w.runs_dir}", f"data={w.data_dir}", f"out={w.out_dir}",
+              f"records={w.records_dir}", f"profile={w.profile_used}", f"gpus={w.gpus}",
+              f"partial={int(partial)}"]
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--snakefile", str(SNAKEFILE), "--directory", str(ROOT),
+           "--cores", cores, "--resources", f"gpu={max(w.gpus, 0)}", "--rerun-incomplete",
+           "--nolock",  # `exclusive` locks the runs folder instead: a killed build leaves no stale lock
+           *flags,
+           "--config", *config]
+    return subprocess.run(cmd).returncode
+
+
+def main(plan_file: str = "runs.yml", runs: str = "runs", data: str = "data", out: str = "_build",
+         records: str = "results", profile: str = "auto", run: bool = True, build: bool = True,
+         dry_run: bool = False, cores: str = "all", estimate: bool = True) -> int:
+    """`resemote book`: the plan and its time estimate, then every run and dataset page (Snakemake,
+    --keep-going), then the book from what exists. Non-zero when a run failed (the book shows it)."""
+    w = Workflow(plan_file, runs, data, out, records, profile)
+    print(describe(w, estimates(w) if estimate and run else []), flush=True)
+    if dry_run:
+        return snakemake(w, ["all"], "--dry-run", "--quiet", "rules", cores=cores)
+    rc = 0
+    with exclusive(w.path(w.runs_dir)):
+        t0 = time.time()
+        if run:
+            rc = snakemake(w, ["runs"], "--keep-going", cores=cores)
+            print(f"runs: {'done' if rc == 0 else 'some failed'} in {P.format_duration(time.time() - t0)}")
+        if build:
+            if run:
+                rc_book = snakemake(w, ["book"], partial=True, cores=cores)
+            else:  # build from the results already there, running nothing
+                from .jobs import job_book
+                w.partial = True
+                job_book(w)
+                rc_book = 0
+            if rc_book:
+                raise ResEmoteError(f"the book did not build; see {w.runs_dir}/{LOGS}/book.log")
+    entries, _ = w.index_entries()
+    failed = [e for e in entries if e["status"] == FAILED]
+    for e in failed:
+        print(f"failed: {e['id']}: {e['error']}")
+    if failed or rc:
+        print(f"{len(failed)} run(s) failed; the book shows them as failed")
+        return 1
+    return 0

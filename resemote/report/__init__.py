@@ -1,0 +1,21 @@
+"""What the book shows, built from results only (never typed-in numbers, never the plan): the run index
+and dataset summaries the engine wrote, and the paper's claims from `resemote.paper`.
+
+- `base`: the index and dataset summaries, selection, cells and captions, the HTML table helper;
+- `paper_tables`: the paper's tables as published, others' numbers, set-ups, the network's layer table;
+- `tables`: computed Tables I-IV, per-run tables, provenance, compute;
+- `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
+- `claims`: the paper's claims with verdicts computed from real-data results.
+The chapters call these through this package (`from resemote import report; report.results_table(...)`).
+"""
+from .base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption, cite_runs,
+                   data_root, dataset_label, index_meta, load_datasets, load_entries, mean_sd, runs_dir, select, table)
+from .claims import claims_table, verdict_counts
+from .figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history, sample_grid,
+                      sensitivity_figure)
+from .paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table, models_table,
+                           others_table, paper_table1, paper_table2, paper_table3, setup_table)
+from .tables import (ablation_table, audit_table, baselines_table, benchmarks_table, cam_figures, commands_table,
+                     compute_table, computed_table1, computed_table2, cross_matrix, load_benchmarks, metrics_table,
+                     missing_real, pairs_table, per_class_table, provenance_table, released_table, results_table,
+                     sensitivity_points)

@@ -1,0 +1,303 @@
+"""Tables built from results: the datasets' computed Tables I-II and audit counts (from dataset summaries),
+Tables III and IV beside the paper's claims, per-run tables, provenance and compute (from the run index)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from .. import paper
+from ..results import Entry, Run
+from .base import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SYNTHETIC_TAG, TITLES, accuracy_cell, runs_dir,
+                   dataset_label, device_kind, mean_sd, select, short_commit)
+
+
+# --- datasets ------------------------------------------------------------------------------------------------
+def computed_table1(datasets: list[dict]) -> pd.DataFrame:
+    """Table I from dataset summaries (`load_datasets`), beside the paper's values."""
+    rows = {}
+    for d in datasets:
+        s, st = d["summary"], d["summary"]["stats"]
+        published = None if d["synthetic"] else paper.TABLE_I.get(s["dataset"])
+        h, w = st["image_size"]
+        rows[dataset_label(d)] = {
+            "release": s["release"], "data fingerprint": s["fingerprint"], "channels": st["channels"],
+            "image size": f"{h} x {w}", "total samples (label files)": f"{st['total']:,}",
+            "total samples (decoded)": f"{sum(sum(v.values()) for v in s['decoded']['splits'].values()):,}",
+            "classes": len(st["classes"]),
+            "paper: channels / size / total": (f"{published[0]} / {published[1]} / {published[2]:,}"
+                                               if published else "- (not in the paper)")}
+    return pd.DataFrame(rows)
+
+
+def computed_table2(datasets: list[dict]) -> pd.DataFrame:
+    """Images per class and split: label-file counts, the decoded counts where they differ, and the paper's
+    train/test counts beside them (cells where the data and the paper disagree are marked '≠')."""
+    cols = {}
+    for d in datasets:
+        s, name = d["summary"], dataset_label(d)
+        for split, counts in s["stats"]["splits"].items():
+            vals = [counts.get(c, 0) for c in CLASSES]
+            cols[(name, f"{split} (label files)")] = vals + [sum(vals)]
+            dec = s["decoded"]["splits"].get(split, {})
+            dvals = [dec.get(c, 0) for c in CLASSES]
+            if dvals != vals:
+                cols[(name, f"{split} (decoded)")] = dvals + [sum(dvals)]
+        published = None if d["synthetic"] else paper.TABLE_II.get(s["dataset"])
+        for k, split in ((0, "train"), (1, "test")) if published else ():
+            pv = [p[k] for p in published] + [sum(p[k] for p in published)]
+            ours = cols.get((name, f"{split} (label files)"))
+            cols[(name, f"paper {split}")] = [f"{v}" if ours is None or ours[i] == v else f"{v} ≠"
+                                              for i, v in enumerate(pv)]
+    return pd.DataFrame(cols, index=list(CLASSES) + ["Total"])
+
+
+def audit_table(datasets: list[dict]) -> pd.DataFrame:
+    """One row per dataset summary: duplicate pairs within and across splits, by kind, and pairs whose two
+    images carry different labels."""
+    rows = {}
+    for d in datasets:
+        a = d["summary"]["audit"]
+        rows[dataset_label(d)] = {**a["summary"], **{f"{k} pairs": n for k, n in a["kinds"].items()},
+                                  "images in a pair": a["files_in_pairs"], "pairs with two labels": a["label_conflicts"]}
+    return pd.DataFrame(rows).T.fillna(0).astype(int) if rows else pd.DataFrame()
+
+
+def pairs_table(pairs: list[dict], limit: int = 12) -> pd.DataFrame:
+    return pd.DataFrame([{"kind": p["kind"], "image": f"{p['a']['split']}: {p['a']['path']}",
+                          "its duplicate": f"{p['b']['split']}: {p['b']['path']}", "distance": p["distance"]}
+                         for p in pairs[:limit]])
+
+
+# --- Tables III and IV -------------------------------------------------------------------------------------------
+def _real_rows(entries: list[Entry], **where) -> dict[str, list[Entry]]:
+    """Finished real-data entries per profile row (paper protocol, reduced budget), live and recorded."""
+    return {row: select(entries, synthetic=False, profile=p, **where) for p, row in PROFILE_ROWS.items()}
+
+
+def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1") -> pd.DataFrame:
+    """Test accuracy (%) per dataset: the paper's claim; this companion on the real data with the paper's
+    protocol and with the reduced budget (live and recorded runs, and their difference where both exist);
+    and, on its own row, the synthetic stand-in."""
+    rows = {"ResEmoteNet, paper's claim (Roy et al. 2024)":
+            {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}}
+    for p, label in PROFILE_ROWS.items():
+        rows[f"this companion, {label}"] = {TITLES[d]: accuracy_cell(select(
+            entries, experiment=experiment, dataset=d, config=config, synthetic=False, profile=p)) for d in DATASETS}
+    rows[f"stand-in ({SYNTHETIC_TAG})"] = {TITLES[d]: accuracy_cell(select(
+        entries, experiment=experiment, dataset=d, config=config, synthetic=True)) for d in DATASETS}
+    return pd.DataFrame(rows).T
+
+
+def ablation_table(entries: list[Entry], dataset: str = "rafdb") -> pd.DataFrame:
+    """Table IV: the paper's accuracy and 'loss' per configuration beside ours (accuracy %, test
+    cross-entropy) on the real data (per profile) and, separately, on the synthetic stand-in."""
+    rows = []
+    for c, (acc, loss, removed) in paper.TABLE_IV.items():
+        row = {"config": c, "removed": removed, "paper acc. (%)": f"{acc:.2f}", "paper loss (%)": f"{loss:.2f}"}
+        for p, label in PROFILE_ROWS.items():
+            r = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=False, profile=p)
+            row[f"ours acc. (%), {TITLES[dataset]}, {label}"] = accuracy_cell(r)
+        s = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=True)
+        row[f"ours acc. (%), {SYNTHETIC_TAG}"] = accuracy_cell(s)
+        row[f"ours test CE, {SYNTHETIC_TAG}"] = mean_sd([e.metrics["test_loss"] for e in s], 1, 3)
+        row["stand-in budget"] = (f"{s[0].params.get('epochs')} ep., {s[0].info['synthetic']['n_train']} img."
+                                  if s else "-")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def baselines_table(entries: list[Entry], dataset: str, synthetic: bool, experiment: str = "baselines") -> pd.DataFrame:
+    """Same protocol, same splits: every network of the experiment on one dataset (or its stand-in), with
+    mean ± sd over seeds, parameters, GFLOPs and training time."""
+    from ..zoo import MODELS
+    rows = []
+    configs = dict.fromkeys(e.info["config"] for e in select(entries, experiment=experiment, dataset=dataset,
+                                                               synthetic=synthetic, finished=False))
+    for c in configs:
+        for p, label in ({"demo": SYNTHETIC_TAG} if synthetic else PROFILE_ROWS).items():
+            r = select(entries, experiment=experiment, dataset=dataset, config=c, synthetic=synthetic,
+                       profile=None if synthetic else p)
+            m = r[0].metrics if r else {}
+            if not r and synthetic is False and p == "reduced":
+                continue
+            rows.append({"model": MODELS[c].title if c in MODELS else c, "data / budget": label,
+                         "test acc. (%)": accuracy_cell(r),
+                         "parameters": f"{m['parameters']:,}" if "parameters" in m else "-",
+                         "GFLOPs": f"{m['gflops']:.3f}" if "gflops" in m else "-",
+                         "training (min)": mean_sd([e.metrics["train_seconds"] / 60 for e in r], 1, 1) if r else "-",
+                         "budget": r[0].info.get("budget", "-") if r else "-"})
+    return pd.DataFrame(rows)
+
+
+def sensitivity_points(entries: list[Entry], synthetic: bool, dataset: str = "rafdb") -> pd.DataFrame:
+    """The sensitivity study as points: test accuracy (%) per batch size (mean and sd over seeds), and the
+    best validation accuracy within the first E/2, 3E/4 and E epochs of the batch-16 run(s). Reading the
+    epoch axis off one run is equivalent to shorter runs here because the paper protocol's schedule
+    (x0.1 on a validation plateau) does not depend on the total number of epochs, and the test split is
+    not looked at before the end; it is the validation, not the test, accuracy."""
+    import statistics
+    runs = select(entries, experiment="sensitivity", dataset=dataset, synthetic=synthetic,
+                  profile=None if synthetic else "paper")
+    label = f"stand-in ({SYNTHETIC_TAG})" if synthetic else f"{TITLES[dataset]}, paper protocol"
+    rows = []
+    for b in sorted({e.params["batch_size"] for e in runs}):
+        accs = [e.metrics["test_accuracy"] * 100 for e in runs if e.params["batch_size"] == b]
+        rows.append({"data": label, "axis": "batch_size", "value": b, "accuracy": statistics.mean(accs),
+                     "sd": statistics.stdev(accs) if len(accs) > 1 else None, "n": len(accs)})
+    for e in (e for e in runs if e.params["batch_size"] == 16):
+        total = len(e.run.history)
+        for k in sorted({max(1, round(total / 2)), max(1, round(3 * total / 4)), total}):
+            rows.append({"data": label, "axis": "epochs", "value": k, "n": 1, "sd": None,
+                         "accuracy": max(h["val_acc"] for h in e.run.history[:k]) * 100})
+    return pd.DataFrame(rows, columns=["data", "axis", "value", "accuracy", "sd", "n"])
+
+
+def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path | None = None) -> pd.DataFrame:
+    """Accuracy (%) of Table III's C1 runs (rows: trained on) on every test split (columns): the diagonal
+    is Table III, the rest from `cross` jobs; NaN where not run. Live runs only (a recorded run keeps no
+    weights to test elsewhere); mean over seeds."""
+    import statistics
+    runs = [e for e in select(entries, experiment="table3", config="C1", synthetic=synthetic) if not e.recorded]
+    cells: dict[tuple[str, str], list[float]] = {}
+    for e in runs:
+        row = f"stand-in ({SYNTHETIC_TAG})" if synthetic else TITLES[e.metrics["dataset"]]
+        cells.setdefault((row, row), []).append(e.metrics["test_accuracy"] * 100)
+        for name, path in (e.info.get("cross") or {}).items():
+            m = json.loads(((Path(root) if root else runs_dir()) / path).read_text())
+            cells.setdefault((row, TITLES.get(name, name)), []).append(m["accuracy"] * 100)
+    rows = sorted({r for r, _ in cells})
+    cols = rows + sorted({c for _, c in cells} - set(rows))
+    return pd.DataFrame([[statistics.mean(cells[r, c]) if (r, c) in cells else float("nan") for c in cols]
+                         for r in rows], index=pd.Index(rows, name="trained on"), columns=cols)
+
+
+def cam_figures(entries: list[Entry], root: str | Path | None = None) -> list[tuple[Entry, Path]]:
+    """(entry, image) of every current live run with a Grad-CAM figure, in index order."""
+    out = []
+    for e in entries:
+        path = e.info.get("gradcam")
+        if e.finished and path:
+            out.append((e, (Path(root) if root else runs_dir()) / path))
+    return out
+
+
+def released_table(folder: str | Path | None = None) -> pd.DataFrame:
+    """Recorded evaluations of the authors' released checkpoints (results/released/*.json, written by
+    `resemote evaluate --checkpoint <their .pth> ... --json`)."""
+    rows = []
+    for f in sorted(Path(folder or REPO / "results" / "released").glob("*.json")):
+        m = json.loads(f.read_text())
+        lo, hi = m["accuracy_ci95"]
+        rows.append({"checkpoint": Path(m.get("checkpoint", f.stem)).name, "data": m.get("dataset_title"),
+                     "split": m["split"], "accuracy (%)": f"{m['accuracy'] * 100:.2f} ({lo * 100:.2f}-{hi * 100:.2f})",
+                     "balanced (%)": f"{m['balanced_accuracy'] * 100:.2f}", "device": m.get("device"),
+                     "commit": str(m.get("git_commit", ""))[:10], "data fingerprint": m.get("data_fingerprint"),
+                     "record": f"results/released/{f.name}"})
+    return pd.DataFrame(rows)
+
+
+# --- one run --------------------------------------------------------------------------------------------------
+def per_class_table(run: Run) -> pd.DataFrame:
+    pc = run.metrics["per_class"]
+    return pd.DataFrame([{"class": c, "precision": round(pc[c]["precision"], 3), "recall": round(pc[c]["recall"], 3),
+                          "f1": round(pc[c]["f1"], 3), "support": int(pc[c]["support"])} for c in run.metrics["classes"]])
+
+
+def metrics_table(run: Run) -> pd.DataFrame:
+    """The headline numbers a run wrote, as read from its metrics.json."""
+    m = run.metrics
+    lo, hi = m["test_accuracy_ci95"]
+    data = f"Synthetic ({SYNTHETIC_TAG})" if run.synthetic else TITLES.get(m["dataset"], m["dataset"])
+    rows = [("data", data), ("config / protocol / seed", f"{m['config']} / {m['protocol']} / {m['seed']}"),
+            ("epochs run / best (val.) epoch", f"{m.get('epochs_run', m['epochs'])} / {m['best_epoch']}"),
+            ("test accuracy (%)", f"{m['test_accuracy'] * 100:.2f} (95% CI {lo * 100:.2f}-{hi * 100:.2f})"),
+            ("balanced accuracy (%)", f"{m['balanced_accuracy'] * 100:.2f}"),
+            ("majority-class rate (%)", f"{m.get('majority_class_rate', float('nan')) * 100:.2f}"),
+            ("macro F1", f"{m['macro_f1']:.3f}"), ("test cross-entropy", f"{m['test_loss']:.4f}"),
+            ("training time (s)", f"{m['train_seconds']:.1f}"),
+            ("inference (ms / image)", f"{m['inference_ms_per_image']:.2f}"),
+            ("device", m["device"]), ("torch", m["torch_version"]), ("commit", str(m["git_commit"])),
+            ("data fingerprint", m["data_fingerprint"]), ("finished at", m["finished_at"])]
+    return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+# --- provenance and compute --------------------------------------------------------------------------------------
+def provenance_table(entries: list[Entry]) -> pd.DataFrame:
+    """One row per index entry: what it is, its status, and where its numbers come from."""
+    rows = []
+    for e in entries:
+        m = e.metrics
+        status = e.status if not e.info.get("error") else f"{e.status}: {e.info['error']}"
+        rows.append({
+            "run": e.id, "kind": "recorded" if e.recorded else "this build",
+            "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), ""),
+            "stands in for": ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", [])),
+            "config": e.info.get("config"), "seed": e.info.get("seed"), "profile": e.info.get("profile"),
+            "budget": e.info.get("budget", ""), "status": status,
+            "test acc. (%)": f"{m['test_accuracy'] * 100:.2f}" if m else "",
+            "commit": short_commit(m) if m else "", "device": m.get("device", ""),
+            "data fingerprint": m.get("data_fingerprint", ""), "finished at": m.get("finished_at", "")})
+    return pd.DataFrame(rows)
+
+
+def commands_table(entries: list[Entry], experiment: str | None = None) -> pd.DataFrame:
+    """Every real-data run of the plan not made (or failed), with the one command that makes it where
+    `make book` then finds it."""
+    rows = [{"run": e.id, "data": TITLES.get(e.info.get("dataset"), ""), "config": e.info.get("config"),
+             "seed": e.info.get("seed"), "status": e.status, "command": e.info.get("command", "")}
+            for e in entries if not e.finished and not e.synthetic
+            and (experiment is None or experiment in e.info.get("experiments", []))]
+    return pd.DataFrame(rows)
+
+
+def missing_real(entries: list[Entry], experiment: str, datasets, configs) -> list[str]:
+    """The (dataset, config) cells of an experiment with no real-data result, as 'RAF-DB C3'."""
+    return [f"{TITLES[d]} {c}" for d in datasets for c in configs
+            if not select(entries, experiment=experiment, dataset=d, config=c, synthetic=False)]
+
+
+def compute_table(entries: list[Entry]) -> pd.DataFrame:
+    """Training time and inference latency: the paper's per dataset, and every finished run's."""
+    rows = [{"source": "paper's claim", "data": TITLES[d], "config": "C1", "training": f"{h:g} h",
+             "inference (ms / image)": f"{ms:g}", "device": paper.COMPUTE_DEVICES, "budget": "80 epochs, batch 16"}
+            for d, (h, ms) in paper.COMPUTE.items()]
+    for e in entries:
+        if not e.finished:
+            continue
+        m = e.metrics
+        rows.append({"source": f"{'recorded run' if e.recorded else 'run'} {e.id} (commit {short_commit(m)})",
+                     "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(m["dataset"]),
+                     "config": m["config"], "training": f"{m['train_seconds'] / 60:.1f} min",
+                     "inference (ms / image)": f"{m['inference_ms_per_image']:.2f}", "device": m["device"],
+                     "budget": e.info.get("budget", "")})
+    return pd.DataFrame(rows)
+
+
+def load_benchmarks(folder: str | Path | None = None) -> list[tuple[str, dict]]:
+    folder = Path(folder) if folder else REPO / "benchmarks"
+    out = []
+    for p in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            out.append((p.name, json.loads(p.read_text())))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def benchmarks_table(benchmarks: list[tuple[str, dict]]) -> pd.DataFrame:
+    """One row per recorded benchmark file (benchmarks/*.json), as `resemote bench --json` wrote it."""
+    rows = []
+    for name, b in benchmarks:
+        inf = b.get("inference") or {}
+        rows.append({"file": f"benchmarks/{name}", "device": b.get("device"), "torch": b.get("torch_version"),
+                     "train images/s (fast)": (b.get("fast") or {}).get("images_per_s"),
+                     "train images/s (baseline)": (b.get("baseline") or {}).get("images_per_s"),
+                     "speed-up": b.get("speedup"),
+                     "inference": ", ".join(f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                                            for k, v in inf.items() if not isinstance(v, (dict, list)))})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["device_kind"]
