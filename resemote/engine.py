@@ -145,10 +145,12 @@ def claimed_gpu(n: int, lock_dir: Path):
 
 # --- one invocation's resolved plan -------------------------------------------------------------------------
 def _rel(p: Path) -> str:
+    """`p` relative to the repository when inside it (symbolic links kept: data/ may link elsewhere)."""
+    p = Path(os.path.abspath(p))
     try:
-        return str(Path(p).resolve().relative_to(ROOT))
+        return str(p.relative_to(ROOT))
     except ValueError:
-        return str(Path(p).resolve())
+        return str(p)
 
 
 @dataclass
@@ -183,7 +185,7 @@ class Workflow:
 
     def rel(self, p: Path) -> str:
         """A path as the run index gives it: relative to the runs folder, so the index moves with it."""
-        return os.path.relpath(Path(p).resolve(), self.path(self.runs_dir).resolve())
+        return os.path.relpath(os.path.abspath(p), os.path.abspath(self.path(self.runs_dir)))
 
     def path(self, p: str | Path) -> Path:
         return Path(p) if Path(p).is_absolute() else ROOT / p

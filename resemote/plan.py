@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -83,10 +84,12 @@ def synthetic_name(s: dict) -> str:
 
 
 def _rel(p: Path) -> str:
+    """`p` relative to the repository when inside it (symbolic links kept: data/ may link elsewhere)."""
+    p = Path(os.path.abspath(p))
     try:
-        return str(p.resolve().relative_to(ROOT))
+        return str(p.relative_to(ROOT))
     except ValueError:
-        return str(p.resolve())
+        return str(p)
 
 
 def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "paper",

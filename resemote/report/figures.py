@@ -13,9 +13,7 @@ from .base import CLASSES, SYNTHETIC_TAG, TITLES
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the kernel's inline backend in notebooks and chapters; Agg headless
     return plt
 
 
