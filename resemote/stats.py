@@ -91,6 +91,7 @@ def dataset_summary(name: str, root: str | os.PathLike, label: str = "", progres
     the duplicate audit (counts, pairs whose labels disagree, a sample of pairs by file name), and the
     data fingerprint a run on this copy records. Counts and file names only, never an image."""
     from .data.audit import audit_dataset
+    from .evaluation import cpu_model
     from .training import git_commit
     stats = dataset_stats(name, root)
     ds = dataset_class(name)(root, dataset_class(name).splits[-1])
@@ -107,7 +108,8 @@ def dataset_summary(name: str, root: str | os.PathLike, label: str = "", progres
                   "files_in_pairs": len(files), "label_conflicts": len(conflicts),
                   "pairs_shown": _sample(audit["pairs"]), "conflicts_shown": _sample(conflicts)},
         "fingerprint": _fingerprint(name, root),
-        "commit": git_commit(), "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(), "device": f"cpu ({cpu_model()})",
+        "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
 
 

@@ -35,6 +35,8 @@ def test_every_chapter_is_built_without_errors(html: Path):
     runs = sorted(p.stem for p in (html / "book" / "runs").glob("*.html"))
     assert [r.split("-s0-")[0] for r in runs] == ["synthetic-C5"]      # the engine's run (C1 was made by hand)
     assert [p.stem for p in (html / "book" / "data").glob("*.html")] == ["synthetic-48-24-24-s0"]
+    for f in [*(html / "book" / "runs").glob("*.html"), *(html / "book" / "data").glob("*.html")]:
+        assert "<img" in f.read_text(), f"{f.name} shows no figure"   # curves, confusion, sample faces
 
 
 def test_tables_and_figures(html: Path):

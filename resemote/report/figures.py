@@ -124,7 +124,7 @@ def pairs_figure(name: str, root: str | Path, pairs: list[dict], label: str, lim
     by_split = {s: cls(root, s) for s in cls.splits}
     index = {s: {smp.ref: smp for smp in ds.samples} for s, ds in by_split.items()}
     pairs = pairs[:limit]
-    fig, axes = plt.subplots(2, len(pairs), figsize=(1.6 * len(pairs), 3.8), squeeze=False)
+    fig, axes = plt.subplots(2, len(pairs), figsize=(1.6 * len(pairs), 4.6), squeeze=False)
     for j, p in enumerate(pairs):
         for i, side in enumerate(("a", "b")):
             ax = axes[i][j]
