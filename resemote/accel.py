@@ -11,11 +11,17 @@
   and resumable; MPS bf16 support varies by OS).
 - `sgd_options(device)`: the fused SGD kernel (CUDA, CPU); `to_channels_last`: NHWC on CUDA only.
 - `maybe_compile(fn, device)`: torch.compile where it works (CUDA, opt-in), otherwise `fn` unchanged.
+- `StaticCompiled(fn, device, mode, batch_size)`: the training step's forward and loss through torch.compile
+  for full batches only. At batch 16 a C1 step is launch-bound (hundreds of small kernels for 16 images);
+  mode `reduce-overhead` replays them as CUDA graphs, which need static shapes, so an epoch's last, smaller
+  batch runs eagerly instead of compiling (and recording) a second graph. A compiler that fails at its first
+  call is reported and the eager step used from then on.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
+import sys
 from typing import Callable, ContextManager
 
 import torch
@@ -222,7 +228,56 @@ def maybe_compile(fn: Callable, device: torch.device | str, enabled: bool = True
     """
     if not enabled or not compile_available(device):
         return fn, False
-    try:
-        return torch.compile(fn, mode=mode), True
+    try:  # static shapes: callers route other shapes around the compiled fn (see StaticCompiled)
+        return torch.compile(fn, mode=mode, dynamic=False), True
     except Exception:  # a torch without a working inductor backend
         return fn, False
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
+
+
+def check_compile_mode(mode: str | None) -> None:
+    from .errors import ResEmoteError
+    if mode is not None and mode not in COMPILE_MODES:
+        raise ResEmoteError(f"unknown compile mode {mode!r}: expected one of {', '.join(COMPILE_MODES)}")
+
+
+class StaticCompiled:
+    """`fn(x, *rest)` through `maybe_compile` for inputs of exactly `batch_size` rows, eager otherwise.
+
+    CUDA graphs (modes `reduce-overhead`, `max-autotune`) replay fixed shapes: the odd-sized last batch of an
+    epoch runs `fn` eagerly rather than compiling and recording a second graph (or marking the batch size
+    dynamic). Each graph step is marked as a new iteration, so the previous step's outputs (read by then)
+    may be overwritten. A compiled `fn` that fails at its first call (compilation happens there) is reported
+    on stderr and `fn` runs from then on; `active` says whether the compiled path is in use. `fn` must not
+    keep state between calls other than the model's (its parameters and buffers are shared).
+    """
+
+    def __init__(self, fn: Callable, device: torch.device | str, mode: str | None, batch_size: int):
+        check_compile_mode(mode)
+        self.fn, self.mode, self.batch_size = fn, mode, batch_size
+        self.compiled, self.active = maybe_compile(fn, device, enabled=mode is not None, mode=mode)
+        self.error: str | None = None      # why a compiled fn was given up, if it was
+        self._tried = False
+
+    def __call__(self, x: torch.Tensor, *rest):
+        if not self.active or x.shape[0] != self.batch_size:
+            return self.fn(x, *rest)
+        if self.mode in CUDA_GRAPH_MODES:
+            mark = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
+            if mark is not None:
+                mark()
+        if self._tried:
+            return self.compiled(x, *rest)
+        self._tried = True
+        try:
+            return self.compiled(x, *rest)
+        except Exception as e:  # noqa: BLE001 - any compiler failure: the eager step computes the same
+            self.active = False
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            self.error = f"{type(e).__name__}: {first}"
+            print(f"resemote: torch.compile failed ({type(e).__name__}); running the plain step instead: {first}",
+                  file=sys.stderr)
+            return self.fn(x, *rest)

@@ -179,29 +179,27 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
                  batch_size: int = 16, seed: int = 0, compile: bool = False, compile_mode: str | None = None,
                  warmup: int = 2):
     """The project's path (uint8 on the device and `train.train_one_epoch`, the step `resemote train`
-    runs), warmed up: returns (run one epoch -> (loss, accuracy), description)."""
-    from .training import train_one_epoch
+    runs, compiled as `train --compile-mode` compiles it), warmed up: returns (run one epoch -> (loss,
+    accuracy), description). `compile_mode` alone implies `compile`; `compile` alone is mode "default"."""
+    from .training import train_one_epoch, training_forward
     model = accel.to_channels_last(_model(config, dev, seed), dev)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                           **accel.sgd_options(dev))
-    step_model, compiled = accel.maybe_compile(model, dev, enabled=compile, mode=compile_mode)
+    mode = (compile_mode or "default") if compile or compile_mode else None
+    forward = accel.StaticCompiled(training_forward(model, None, dev), dev, mode, batch_size)
     data = DeviceImages(images, labels, dev)
     g = torch.Generator().manual_seed(seed)
+    # CUDA graphs: the first full batch compiles, the next warms up, the third records
+    warmup = max(warmup, 3) if forward.active else warmup
     warm = [(x, y) for _, (x, y) in zip(range(warmup), data.batches(batch_size, shuffle=True, flip=True,
                                                                        generator=torch.Generator().manual_seed(seed)))]
-    try:
-        train_one_epoch(step_model, opt, warm)
-    except Exception as e:  # a compiler that fails at the first call: fall back to the plain step
-        if not compiled:
-            raise
-        print(f"resemote bench: torch.compile failed ({type(e).__name__}); timing the eager step", file=sys.stderr)
-        step_model, compiled = model, False
-        train_one_epoch(step_model, opt, warm)
+    train_one_epoch(model, opt, warm, forward=forward)  # a compiler failing here leaves the plain step
+    compiled = forward.active
 
     def epoch(chunk: int | None):  # a generator: yields after each piece of `chunk` batches
         loss_sum, correct = 0, 0
         for part in _chunks(data.batches(batch_size, shuffle=True, flip=True, generator=g), chunk):
-            l, c = train_one_epoch(step_model, opt, part)
+            l, c = train_one_epoch(model, opt, part, forward=forward)
             loss_sum, correct = loss_sum + l, correct + c
             yield
         return float(loss_sum) / len(data), float(correct) / len(data)
@@ -213,7 +211,8 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
         opts += ["bf16 autocast", "channels_last"]
     if compiled:
         opts.append("torch.compile")
-    return epoch, {"compiled": compiled, "compile_mode": compile_mode if compiled else None,
+    return epoch, {"compiled": compiled, "compile_mode": mode if compiled else None,
+                   "compile_error": forward.error,
                    "pipeline": ", ".join(opts)}
 
 
@@ -278,6 +277,7 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
         raise ResEmoteError(f"expected --repeats >= 1, --inference-batch >= 1, --workers >= 0, --threads >= 1; "
                             f"got {repeats}, {inference_batch}, {workers}, {threads}")
     summary = model_summary(config, 64)  # an unknown name: one line, before any work
+    accel.check_compile_mode(compile_mode)
     dev = resolve_device(device)
     if threads:
         torch.set_num_threads(threads)

@@ -63,10 +63,12 @@ def resolve_checkpoint(path: str | Path) -> Path:
     raise ResEmoteError(f"checkpoint {path} does not exist" + (f" (nor {' or '.join(looked)})" if looked else ""))
 
 
-def save_weights(model: torch.nn.Module, path: str | Path, meta: dict) -> Path:
-    """Write `weights_path(path)` (.safetensors) and its `.json` sidecar, each atomically."""
+def save_weights(model: torch.nn.Module | dict[str, torch.Tensor], path: str | Path, meta: dict) -> Path:
+    """Write `weights_path(path)` (.safetensors) and its `.json` sidecar, each atomically. `model` is a
+    model or its state_dict (e.g. a CPU snapshot taken while training goes on)."""
     path = weights_path(path)
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    sd = model if isinstance(model, dict) else model.state_dict()
+    state = {k: v.detach().cpu().contiguous() for k, v in sd.items()}
     atomic_write(path, lambda p: save_file(state, str(p)))
     write_json(path.with_suffix(".json"), meta)
     return path

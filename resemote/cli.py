@@ -41,7 +41,8 @@ def cmd_train(a: argparse.Namespace) -> None:
     from .training import train
     m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
               batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
-              val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict)
+              val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict,
+              state_interval=a.state_interval, compile_mode=a.compile_mode)
     lo, hi = m["test_accuracy_ci95"]
     tag = " [synthetic data]" if m.get("synthetic") else ""
     print(f"{m['dataset']} {m['config']} seed {m['seed']}{tag}: test accuracy {m['test_accuracy']:.4f} "
@@ -155,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--released-test-flips", action="store_true",
                    help="flip test images at random as the released code does (off: deterministic)")
     s.add_argument("--strict", action="store_true", help="stop at the first damaged image or row")
+    s.add_argument("--state-interval", type=float, default=60.0, metavar="SECONDS",
+                   help="write the resume state at most this often (default 60; always after the first epoch; "
+                        "0: after every epoch); a killed run resumes from the last one written")
+    s.add_argument("--compile-mode", metavar="MODE",
+                   help="torch.compile the training step on CUDA: default, reduce-overhead (CUDA graphs), "
+                        "max-autotune or max-autotune-no-cudagraphs (default: off; ignored, with a note, elsewhere)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on one split")

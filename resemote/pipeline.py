@@ -16,13 +16,24 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+_NORM: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _mean_std(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (1, 3, 1, 1) mean and std on `device`, made once: `torch.tensor(..., device=cuda)` per batch is a
+    blocking host-to-device copy, i.e. a host sync per training step."""
+    if device not in _NORM:
+        _NORM[device] = (torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1),
+                         torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1))
+    return _NORM[device]
+
+
 def to_input(u8: torch.Tensor, flip: torch.Tensor | None = None) -> torch.Tensor:
     """(B, H, W) uint8 -> (B, 3, H, W) float32, flipped where `flip` is True, ImageNet-normalised."""
     x = u8.float().div_(255.0)
     if flip is not None:
         x = torch.where(flip[:, None, None], x.flip(-1), x)
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
+    mean, std = _mean_std(x.device)
     return (x.unsqueeze(1) - mean) / std
 
 

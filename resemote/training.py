@@ -5,17 +5,45 @@ The rules of an honest run:
   validation split only - the dataset's own, or a seeded stratified 10% of train where it has none;
 - evaluate the test split once, at the end, with the selected weights.
 
-Resuming: after every epoch the run directory gets the model, optimizer, scheduler, counters, history and
-every RNG state (atomically). Started again with the same directory, a run continues from the last finished
-epoch and, on the CPU, ends bit-for-bit where an uninterrupted run ends.
+What a run writes, and when (a GPU runs FER2013's 80 epochs in minutes, where writing C1's 642 MB resume
+state after every epoch would dominate):
+- `history.csv` after every epoch;
+- the selected weights (`model.safetensors` + `model.json`) when validation accuracy improves;
+- the resume state (`state.pt`: model, optimizer, scheduler, counters, history and every RNG state) after
+  the first epoch of each start or resume, then at most every `state_interval` seconds (default 60; 0:
+  after every epoch); never after the last epoch, since the finished run drops it.
+Writing is off the training step's critical path: the training thread only copies the tensors (on CUDA
+into pinned host memory, asynchronously), and one background thread serialises them and writes each file
+atomically, an epoch's files in the order weights, state, history. An epoch's files wait for the previous
+epoch's, the test evaluation waits for all of them, and a failed write is raised in the training thread.
+
+Resuming: started again with the same directory, a run continues from the last state written, so
+`history.csv` and the selected weights may be ahead of it (epochs run after that state). The history is cut
+back to the state's epochs, which are then run again, and the selected weights are put back to the state's
+choice: each state write keeps them as `state-best.safetensors` + `.json` (hard links, copies where the
+file system has none) until the next one. A resumed run is thus consistent with its state on any device;
+on the CPU it ends bit-for-bit where an uninterrupted run ends, on CUDA (bf16, nondeterministic kernels)
+the epochs run again are statistically, not bitwise, the same.
+
+Speed on CUDA (`resemote.accel`): bf16 autocast, channels_last and the fused SGD; `compile_mode` (e.g.
+`reduce-overhead`: CUDA graphs) compiles the forward pass and loss of full batches (`accel.StaticCompiled`;
+the epoch's smaller last batch runs eagerly). Nothing in an epoch waits for the GPU until its summed loss
+and correct count are read at the end, and validation's logits once.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
+import json
+import os
+import shutil
 import subprocess
+import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -37,6 +65,8 @@ from .zoo import create_model, model_summary
 # params that define a run: a directory holding a run with other values is refused
 DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
             "val_fraction", "val_seed", "released_test_flips", "data_fingerprint")
+STATE = "state.pt"
+STATE_BEST = "state-best"  # + .safetensors / .json: the selected weights the last state written refers to
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -95,12 +125,15 @@ def class_weights(labels: np.ndarray, k: int = len(CLASSES)) -> torch.Tensor:
 
 
 def git_commit() -> str:
-    """The code's commit, with '-dirty' when the checkout has uncommitted changes; 'unknown' outside git."""
+    """The code's commit, with '-dirty' when the checkout has uncommitted changes. Outside git:
+    $RESEMOTE_GIT_COMMIT (for a copy of a checkout sent without its .git, as to a GPU machine), else
+    'unknown'."""
     try:
-        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], capture_output=True,
-                              text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+        commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=12"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        commit = ""
+    return commit or os.environ.get("RESEMOTE_GIT_COMMIT", "").strip() or "unknown"
 
 
 def _rng_state() -> dict:
@@ -116,40 +149,161 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def training_forward(model: torch.nn.Module, weights: torch.Tensor | None, device: torch.device | str
+                     ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """`(x, y) -> (mean loss, number correct)` of one training batch: the part of a step that
+    `accel.StaticCompiled` may compile (forward, loss and the accuracy count in one graph)."""
+    def forward(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        with accel.autocast_context(device):
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, weight=weights)
+        return loss, (logits.argmax(1) == y).sum()
+    return forward
+
+
 def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, batches, weights: torch.Tensor | None = None,
-                    *, total: int | None = None, desc: str = "train", progress: bool = False,
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+                    *, forward: Callable | None = None, total: int | None = None, desc: str = "train",
+                    progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """One pass of SGD over `batches` ((input, label) pairs on the model's device); returns the summed loss
     and the number of correct predictions, as device tensors (read them once, not per batch).
 
     The step `train` and `resemote bench` both time. On CUDA it runs under bf16 autocast with NHWC inputs
     (`resemote.accel`); elsewhere it is plain fp32 (no autocast; the fused SGD is deterministic), so the CPU
-    path stays bit-for-bit repeatable and resumable.
+    path stays bit-for-bit repeatable and resumable. `forward` replaces `training_forward(model, weights)`,
+    e.g. by an `accel.StaticCompiled` of it.
     """
     dev = next(model.parameters()).device
+    forward = forward or training_forward(model, weights, dev)
     model.train()
     loss_sum = torch.zeros((), device=dev)
     correct = torch.zeros((), device=dev, dtype=torch.long)
     for x, y in tqdm(batches, total=total, desc=desc, unit="batch", leave=False, disable=not progress):
         x = accel.to_channels_last(x, dev)
-        with accel.autocast_context(dev):
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, weight=weights)
+        loss, hits = forward(x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        # read now: a CUDA graph's outputs are overwritten by its next replay
         loss_sum += loss.detach().float() * len(y)
-        correct += (logits.argmax(1) == y).sum()
+        correct += hits
     return loss_sum, correct
+
+
+# --- writing the run directory off the critical path ---------------------------------------------------
+def _host_copy(obj: Any, pinned: bool) -> Any:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach()
+        if t.device.type == "cpu":
+            return t.clone()
+        return torch.empty(t.shape, dtype=t.dtype, pin_memory=pinned).copy_(t, non_blocking=pinned)
+    if isinstance(obj, dict):
+        return {k: _host_copy(v, pinned) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_host_copy(v, pinned) for v in obj)
+    return copy.deepcopy(obj)
+
+
+def host_snapshot(obj: Any, device: torch.device | str) -> tuple[Any, Callable[[], None]]:
+    """A copy of `obj` (nested dicts / lists of tensors and plain values) with every tensor copied to host
+    memory, and a function that waits until the copy is complete. From CUDA the copies go to pinned memory
+    without blocking (later kernels on the stream see to it that the copy holds today's values)."""
+    if torch.device(device).type == "cuda":
+        out = _host_copy(obj, pinned=True)
+        done = torch.cuda.Event()
+        done.record()
+        return out, done.synchronize
+    return _host_copy(obj, pinned=False), lambda: None
+
+
+class BackgroundWriter:
+    """Runs write jobs in one background thread, one at a time, in order. A job's exception is raised in
+    the caller's thread by the next `submit`, `wait` or `close`."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resemote-writer")
+        self._pending: Future | None = None
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self.wait()
+        self._pending = self._pool.submit(job)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Make `dst` the same file as `src` (a hard link; a copy where the file system has none), atomically."""
+    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        if not src.is_file():
+            raise
+        shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def _keep_selected(out: Path) -> None:
+    """The selected weights as the state just written knows them: model.* -> state-best.* (after the state,
+    so that a kill in between leaves model.* as the state's choice; .json last, as the check reads it)."""
+    for ext in (".safetensors", ".json"):
+        _link(out / f"model{ext}", out / f"{STATE_BEST}{ext}")
+
+
+def _selected_epoch(out: Path, stem: str) -> int | None:
+    try:
+        return json.loads((out / f"{stem}.json").read_text()).get("epoch")
+    except (OSError, ValueError):
+        return None
+
+
+def _restore_selected(out: Path, best_epoch: int) -> None:
+    """Put model.* back to the weights of `best_epoch`, the resume state's choice (see the module docstring)."""
+    if _selected_epoch(out, STATE_BEST) == best_epoch:
+        for ext in (".safetensors", ".json"):
+            _link(out / f"{STATE_BEST}{ext}", out / f"model{ext}")
+    elif _selected_epoch(out, "model") != best_epoch:
+        raise ResEmoteError(f"{out}: the resume state selects the weights of epoch {best_epoch}, which are no "
+                            f"longer there; delete the directory to train the run again")
+
+
+def _epoch_files(out: Path, ready: Callable[[], None], weights: dict | None, meta: dict, state: dict | None,
+                 history: list[dict]) -> Callable[[], None]:
+    """The background job writing one epoch's files: selected weights, resume state, history, in that order."""
+    def job() -> None:
+        ready()
+        try:
+            if weights is not None:
+                save_weights(weights, out / "model.safetensors", meta)
+            if state is not None:
+                atomic_write(out / STATE, lambda p: torch.save(state, p), fsync=False)
+                _keep_selected(out)
+            write_text(out / "history.csv", results.history_csv(history))
+        except OSError as e:
+            raise ResEmoteError(f"writing the run directory {out} failed: {e}") from e
+    return job
 
 
 def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", protocol: str = "paper",
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
           device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
-          released_test_flips: bool = False, strict: bool = False, progress: bool = True) -> dict:
+          released_test_flips: bool = False, strict: bool = False, progress: bool = True,
+          state_interval: float = 60.0, compile_mode: str | None = None) -> dict:
     """Train model `config` (any `resemote.zoo` name: ResEmoteNet C1-C6 or a baseline) on `dataset` under
     `protocol`, writing the run directory `out`.
 
+    `state_interval`: seconds between resume-state writes (after the first epoch always; 0: every epoch).
+    `compile_mode`: a torch.compile mode for the training step on CUDA (`reduce-overhead`: CUDA graphs);
+    elsewhere, or where compiling fails, the plain step runs and stderr says so. Neither defines the run.
     Returns the metrics dict (also in `out/metrics.json`). A finished run is not trained again.
     """
     summary = model_summary(config, image_size)  # unknown name or unusable image size: refused before any work
@@ -159,6 +313,9 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     epochs, batch_size, lr = epochs or proto.epochs, batch_size or proto.batch_size, lr or proto.lr
     if epochs < 1 or batch_size < 2:
         raise ResEmoteError(f"expected --epochs >= 1 and --batch-size >= 2, got {epochs} and {batch_size}")
+    if not state_interval >= 0:
+        raise ResEmoteError(f"expected --state-interval >= 0 (seconds), got {state_interval}")
+    accel.check_compile_mode(compile_mode)
     dev = resolve_device(device)
     out = Path(out)
 
@@ -174,7 +331,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     }
     _claim(out, params)
     if (out / "metrics.json").is_file():  # finished (perhaps killed before it could drop its resume state)
-        (out / "state.pt").unlink(missing_ok=True)
+        _drop_state(out)
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
@@ -191,8 +348,8 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     s = {"epoch": 0, "best_acc": -1.0, "best_epoch": 0, "since_best": 0, "history": [], "train_seconds": 0.0}
     commit = git_commit()  # read now: the checkout may move on while a long run trains
 
-    if (out / "state.pt").is_file():
-        ck = torch.load(out / "state.pt", map_location="cpu", weights_only=True)
+    if (out / STATE).is_file():
+        ck = torch.load(out / STATE, map_location="cpu", weights_only=True)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         if sched is not None:
@@ -200,52 +357,91 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         order.set_state(ck["order"])
         _set_rng_state(ck["rng"])
         s = ck["progress"]
+        # epochs run after this state are run again: their history rows and weights go
+        _restore_selected(out, s["best_epoch"])
+        write_text(out / "history.csv", results.history_csv(s["history"]))
         if progress:
             print(f"resuming {out} after epoch {s['epoch']}")
+    else:
+        (out / "history.csv").unlink(missing_ok=True)  # of a start killed before its first state
 
     # the code of every segment of the run (one, unless it was resumed after the checkout moved)
     s["commits"] = s.get("commits", []) + ([commit] if commit not in s.get("commits", []) else [])
     meta = sidecar(config, image_size, dataset=dataset, protocol=protocol, seed=seed,
                    data_fingerprint=data["fingerprint"], git_commit=commit)
-    for epoch in range(s["epoch"] + 1, epochs + 1):
-        if proto.early_stop and s["since_best"] >= proto.early_stop:
-            break
-        t0 = time.perf_counter()
-        loss_sum, correct = train_one_epoch(
-            model, opt, train_data.batches(batch_size, shuffle=True, flip=proto.flip, generator=order), weights,
-            total=-(-len(train_data) // batch_size), desc=f"epoch {epoch}/{epochs}", progress=progress)
-        train_loss = float(loss_sum) / len(train_data)
-        if not np.isfinite(train_loss):
-            raise ResEmoteError(
-                f"training diverged in epoch {epoch} (loss {train_loss}); the last good state (epoch "
-                f"{s['epoch']}) is kept in {out}; try a lower --lr")
-        val = evaluate(model, val_data, class_weights=weights)
-        if sched is not None:
-            sched.step(val["accuracy"])
-        seconds = time.perf_counter() - t0
-        s["train_seconds"] += seconds
-        if val["accuracy"] > s["best_acc"]:
-            s.update(best_acc=val["accuracy"], best_epoch=epoch, since_best=0)
-            save_weights(model, out / "model.safetensors", {**meta, "epoch": epoch})
-        else:
-            s["since_best"] += 1
-        s["epoch"] = epoch
-        s["history"].append({"epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": train_loss,
-                             "train_acc": float(correct) / len(train_data), "val_loss": val["loss"],
-                             "val_acc": val["accuracy"], "seconds": seconds})
-        state = {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "scheduler": sched.state_dict() if sched is not None else {}, "order": order.get_state(),
-                 "rng": _rng_state(), "progress": s}
-        atomic_write(out / "state.pt", lambda p: torch.save(state, p), fsync=False)
-        write_text(out / "history.csv", results.history_csv(s["history"]))
-        if progress:
-            h = s["history"][-1]
-            print(f"epoch {epoch}/{epochs}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.3f} | "
-                  f"val loss {h['val_loss']:.4f} acc {h['val_acc']:.3f} | lr {h['lr']:.2g} | {seconds:.1f}s")
+    forward = accel.StaticCompiled(training_forward(model, weights, dev), dev, compile_mode, batch_size)
+    if compile_mode and not forward.active:
+        print(f"resemote train: --compile-mode {compile_mode} ignored: torch.compile is used on CUDA with Triton "
+              f"only; training the plain step on {dev}", file=sys.stderr)
+    writer = BackgroundWriter()
+    saved = s["epoch"]      # the epoch of the last resume state written (0: none yet)
+    state_at = None         # when it was written (time.monotonic), in this process
+    mark = time.perf_counter()
+    try:
+        for epoch in range(s["epoch"] + 1, epochs + 1):
+            if proto.early_stop and s["since_best"] >= proto.early_stop:
+                break
+            loss_sum, correct = train_one_epoch(
+                model, opt, train_data.batches(batch_size, shuffle=True, flip=proto.flip, generator=order),
+                weights, forward=forward, total=-(-len(train_data) // batch_size), desc=f"epoch {epoch}/{epochs}",
+                progress=progress)
+            train_loss = float(loss_sum) / len(train_data)
+            if not np.isfinite(train_loss):
+                raise ResEmoteError(
+                    f"training diverged in epoch {epoch} (loss {train_loss}); the last good state (epoch "
+                    f"{saved}) is kept in {out}; try a lower --lr")
+            val = evaluate(model, val_data, class_weights=weights, ci=False)
+            if sched is not None:
+                sched.step(val["accuracy"])
+            improved = val["accuracy"] > s["best_acc"]
+            if improved:
+                s.update(best_acc=val["accuracy"], best_epoch=epoch, since_best=0)
+            else:
+                s["since_best"] += 1
+            s["epoch"] = epoch
+            # an epoch's seconds run from the end of the one before: its copies for the writer count too
+            now = time.perf_counter()
+            seconds, mark = now - mark, now
+            s["train_seconds"] += seconds
+            s["history"].append({"epoch": epoch, "lr": opt.param_groups[0]["lr"], "train_loss": train_loss,
+                                 "train_acc": float(correct) / len(train_data), "val_loss": val["loss"],
+                                 "val_acc": val["accuracy"], "seconds": seconds})
+            last = epoch == epochs or bool(proto.early_stop and s["since_best"] >= proto.early_stop)
+            due = not last and (state_at is None or time.monotonic() - state_at >= state_interval)
+            writer.wait()  # the previous epoch's files (and their host memory) first
+            snap, ready = host_snapshot({
+                "model": model.state_dict() if improved or due else None,
+                "rest": {"optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else {},
+                         "order": order.get_state(), "rng": _rng_state(), "progress": s} if due else None,
+                "history": s["history"]}, dev)
+            state = {"model": snap["model"], **snap["rest"]} if due else None
+            writer.submit(_epoch_files(out, ready, snap["model"] if improved else None, {**meta, "epoch": epoch},
+                                       state, snap["history"]))
+            if due:
+                saved, state_at = epoch, time.monotonic()
+            if progress:
+                h = s["history"][-1]
+                print(f"epoch {epoch}/{epochs}: train loss {h['train_loss']:.4f} acc {h['train_acc']:.3f} | "
+                      f"val loss {h['val_loss']:.4f} acc {h['val_acc']:.3f} | lr {h['lr']:.2g} | {seconds:.1f}s"
+                      + (" | state saved" if due else ""))
+    except BaseException:
+        try:
+            writer.close()  # what was handed to the writer still lands: the last state stays resumable
+        except Exception as e:  # noqa: BLE001 - the first error is the one to raise
+            print(f"resemote: also, {e}", file=sys.stderr)
+        raise
+    writer.close()
+    s["train_seconds"] += time.perf_counter() - mark  # the last epoch's writes
 
-    metrics = _finish(out, params, s, dev, data, weights, released_test_flips, summary)
-    (out / "state.pt").unlink(missing_ok=True)
+    metrics = _finish(out, params, s, dev, data, weights, released_test_flips, summary,
+                      compile_mode=compile_mode if forward.active else None)
+    _drop_state(out)
     return metrics
+
+
+def _drop_state(out: Path) -> None:
+    for name in (STATE, f"{STATE_BEST}.safetensors", f"{STATE_BEST}.json"):
+        (out / name).unlink(missing_ok=True)
 
 
 def _claim(out: Path, params: dict) -> None:
@@ -265,7 +461,7 @@ def _claim(out: Path, params: dict) -> None:
 
 
 def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, weights, flips: bool,
-            summary: dict) -> dict:
+            summary: dict, compile_mode: str | None = None) -> dict:
     """Evaluate the selected weights on the test split, once, and write metrics.json."""
     model, _ = load_model(out / "model.safetensors", dev)
     test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
@@ -285,6 +481,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "data_fingerprint": params["data_fingerprint"], "synthetic": params["synthetic"],
         "batch_size": params["batch_size"], "lr": params["lr"], "split_sizes": params["split_sizes"],
         "skipped": len(data["skipped"]),
+        "compile_mode": compile_mode,  # of the last segment (None: the plain step)
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     if len(s["commits"]) > 1:

@@ -145,3 +145,81 @@ def test_cuda_step_and_inference():
     loss, correct = train_one_epoch(m, opt, data.batches(16, shuffle=True, flip=True,
                                                          generator=torch.Generator().manual_seed(0)))
     assert torch.isfinite(loss)
+
+
+def test_static_compiled_routes_full_batches_and_falls_back_once(monkeypatch, capsys):
+    calls = []
+    plain = lambda x, y: ("plain", len(x))  # noqa: E731
+
+    def fake_compile(fn, device, enabled=True, mode=None):
+        def compiled(x, y):
+            calls.append(len(x))
+            if fail["now"]:
+                raise RuntimeError("triton: no ptxas\nmore detail")
+            return "compiled", len(x)
+        return (compiled, True) if enabled else (fn, False)
+
+    fail = {"now": False}
+    marks = []
+    monkeypatch.setattr(accel, "maybe_compile", fake_compile)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
+    step = accel.StaticCompiled(plain, "cuda", "default", batch_size=4)
+    x4, x3 = torch.zeros(4, 3, 8, 8), torch.zeros(3, 3, 8, 8)
+    assert step(x4, None) == ("compiled", 4) and step(x3, None) == ("plain", 3) and calls == [4]
+    fail["now"] = True  # a failure after the first call is a real error, not a compiler to give up on
+    with pytest.raises(RuntimeError, match="no ptxas"):
+        step(x4, None)
+
+    fresh = accel.StaticCompiled(plain, "cuda", "reduce-overhead", batch_size=4)
+    assert fresh(x4, None) == ("plain", 4) and not fresh.active  # failed at its first call: the plain step
+    assert fresh.error == "RuntimeError: triton: no ptxas"
+    assert "torch.compile failed (RuntimeError); running the plain step" in capsys.readouterr().err
+    assert fresh(x4, None) == ("plain", 4) and calls == [4, 4, 4]
+    assert len(marks) == 1  # CUDA graph modes mark each compiled step as a new iteration; "default" does not
+
+    off = accel.StaticCompiled(plain, "cuda", None, batch_size=4)  # no mode: never compiled
+    assert not off.active and off(x4, None) == ("plain", 4)
+    with pytest.raises(Exception, match="unknown compile mode 'fast'"):
+        accel.StaticCompiled(plain, "cuda", "fast", batch_size=4)
+
+
+def test_static_compiled_is_the_plain_step_on_the_cpu():
+    plain = lambda x: x + 1  # noqa: E731
+    step = accel.StaticCompiled(plain, "cpu", "reduce-overhead", batch_size=2)
+    assert not step.active and step.compiled is plain and torch.equal(step(torch.zeros(2)), torch.ones(2))
+
+
+def test_normalisation_constants_are_made_once_per_device():
+    """`to_input` must not build its mean and std per batch: on CUDA that is a blocking copy (a host sync)."""
+    from resemote import pipeline
+    u8 = torch.randint(0, 256, (2, 4, 4), dtype=torch.uint8)
+    a = pipeline.to_input(u8)
+    mean, std = pipeline._mean_std(torch.device("cpu"))
+    assert pipeline._mean_std(torch.device("cpu"))[0] is mean
+    want = (u8.float().div(255).unsqueeze(1) - torch.tensor(pipeline.IMAGENET_MEAN).view(1, 3, 1, 1)) \
+        / torch.tensor(pipeline.IMAGENET_STD).view(1, 3, 1, 1)
+    assert torch.equal(a, want)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_graph_step_takes_the_odd_batch_eagerly_and_snapshots_are_pinned():
+    """What `train --compile-mode reduce-overhead` runs on a GPU: full batches through CUDA graphs (or the
+    plain step, with the compiler's error, where it fails), the odd last batch eagerly, and resume-state
+    copies to pinned host memory that hold the values of the moment they were taken."""
+    from resemote.training import host_snapshot, training_forward
+    dev = torch.device("cuda")
+    m = accel.to_channels_last(_randomised().train().to(dev), dev)
+    opt = torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, **accel.sgd_options(dev))
+    data = DeviceImages(torch.randint(0, 256, (37, 64, 64), dtype=torch.uint8).numpy(),
+                        torch.randint(0, 7, (37,)).numpy(), dev)  # batches of 16, 16 and 5
+    step = accel.StaticCompiled(training_forward(m, None, dev), dev, "reduce-overhead", 16)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        loss, correct = train_one_epoch(m, opt, data.batches(16, shuffle=True, flip=True, generator=g), forward=step)
+    assert torch.isfinite(loss) and 0 <= int(correct) <= 37
+    assert step.active or step.error
+    snap, ready = host_snapshot({"model": m.state_dict()}, dev)
+    want = {k: v.detach().cpu().clone() for k, v in m.state_dict().items()}
+    train_one_epoch(m, opt, data.batches(16, shuffle=True, flip=True, generator=g), forward=step)  # moves on
+    ready()
+    assert all(snap["model"][k].is_pinned() and torch.equal(snap["model"][k], want[k]) for k in want)

@@ -62,7 +62,7 @@ def test_a_compiler_failing_at_the_first_call_falls_back_to_the_plain_step(monke
             super().__init__()
             self.m = m
 
-        def forward(self, x):
+        def forward(self, *args):
             raise RuntimeError("inductor: no working C++ compiler")
 
     monkeypatch.setattr(B.accel, "maybe_compile", lambda fn, dev, enabled=True, mode=None: (Broken(fn), True))
@@ -70,6 +70,100 @@ def test_a_compiler_failing_at_the_first_call_falls_back_to_the_plain_step(monke
     imgs = np.stack([np.resize(i, (64, 64)) for i in imgs])
     epoch, info = B.prepare_fast(imgs, labels, torch.device("cpu"), batch_size=3, compile=True, warmup=1)
     assert info["compiled"] is False and "torch.compile" not in info["pipeline"]
+    assert info["compile_error"] == "RuntimeError: inductor: no working C++ compiler"
     assert "torch.compile failed (RuntimeError)" in capsys.readouterr().err
     seconds, results = B.run_interleaved({"fast": epoch}, torch.device("cpu"), chunk=1)
     assert seconds["fast"] > 0 and np.isfinite(results["fast"][0])
+
+
+def test_a_working_compiler_times_full_batches_compiled_and_the_last_one_eagerly(monkeypatch):
+    """What `resemote bench --compile-mode reduce-overhead` runs: the step `train --compile-mode` runs."""
+    seen = []
+
+    def fake_compile(fn, dev, enabled=True, mode=None):
+        def compiled(x, y):
+            seen.append(len(y))
+            return fn(x, y)
+        return compiled, True
+
+    monkeypatch.setattr(B.accel, "maybe_compile", fake_compile)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: None)
+    imgs, labels = B.synthetic_images(7, seed=1)
+    imgs = np.stack([np.resize(i, (64, 64)) for i in imgs])
+    epoch, info = B.prepare_fast(imgs, labels, torch.device("cpu"), config="cnn", batch_size=3,
+                                 compile_mode="reduce-overhead", warmup=1)
+    assert info["compiled"] is True and info["compile_mode"] == "reduce-overhead" and info["compile_error"] is None
+    # batches of 3 and 4 (a final batch of one joins the one before): the 4 runs eagerly, in the warm-up
+    # (three batches for CUDA graphs, here the two there are) as in each epoch
+    assert seen == [3]
+    seen.clear()
+    B.run_interleaved({"fast": epoch}, torch.device("cpu"), chunk=None)
+    assert seen == [3]
+    with pytest.raises(ResEmoteError, match="unknown compile mode"):
+        B.bench("cpu", images=4, compile_mode="turbo")
+
+
+def _gpu_check():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_gpu_check_summary_judges_only_what_was_measured_in_the_issues_setting(tmp_path):
+    """benchmarks/gpu-check.sh's summary: met / not met / not measured, and a stopped run's projection."""
+    import subprocess
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu-check.sh"
+    assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+    g = _gpu_check()
+    bench = {"device": "cuda (NVIDIA H200)", "images": 28709, "speedup": 12.0,
+             "fast": {"images_per_s": 24000.0, "compiled": True}, "baseline": {"images_per_s": 2000.0},
+             "inference": {"batch1_ms": 0.4, "batch1_ms_plain": 1.1, "batched_images_per_s": 40000.0, "batch": 256}}
+    (tmp_path / "bench.json").write_text(json.dumps(bench))
+    runs = tmp_path / "runs"
+    for name, n_epochs, finished in (("fer2013-C1-s0", 80, True), ("fer2013-C1-s1", 30, False)):
+        d = runs / name
+        d.mkdir(parents=True)
+        (d / "params.json").write_text(json.dumps({"seed": int(name[-1]), "epochs": 80,
+                                                   "split_sizes": {"train": 28709, "val": 3589, "test": 3589}}))
+        rows = ["epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds"]
+        rows += [f"{e},0.001,1.0,0.5,1.0,0.5,{30.0 if e == 1 else 1.2 if finished else 5.0}" for e in range(1, n_epochs + 1)]
+        (d / "history.csv").write_text("\n".join(rows) + "\n")
+        if finished:
+            (d / "metrics.json").write_text(json.dumps({"train_seconds": 130.0, "test_accuracy": 0.7}))
+    (tmp_path / "steps.tsv").write_text("bench\t0\t100\ntrain-fer2013-C1-s0\t0\t200\n")
+    g.main(["summary", "--out", str(tmp_path / "s.json"), "--bench", str(tmp_path / "bench.json"), "--runs", str(runs),
+            "--steps", str(tmp_path / "steps.tsv"), "--env", str(tmp_path / "missing.json")])
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert [t["met"] for t in s["targets"]] == [False, True, True, False]
+    assert s["targets"][0]["measured_s"] == 130.0 and s["targets"][0]["projected_s"] == pytest.approx(30 + 79 * 1.2)
+    stopped = s["runs"][1]
+    assert not stopped["finished"] and stopped["epochs_run"] == 30
+    assert stopped["projected_80_epochs_s"] == pytest.approx(30 + 79 * 5.0)
+    assert s["runs"][0]["step"] == {"name": "train-fer2013-C1-s0", "exit": 0, "seconds": 200}
+    assert s["environment"] is None  # a missing piece is null, not a failure
+
+    # the same numbers from a CPU bench are reported, not judged
+    (tmp_path / "bench.json").write_text(json.dumps({**bench, "device": "cpu (x)", "images": 64}))
+    g.main(["summary", "--out", str(tmp_path / "s.json"), "--bench", str(tmp_path / "bench.json")])
+    s = json.loads((tmp_path / "s.json").read_text())
+    assert [t["met"] for t in s["targets"]] == [None] * 4 and s["targets"][1]["measured"] == 12.0
+
+
+def test_gpu_check_subset_is_stratified_and_keeps_the_layout(tmp_path):
+    src = tmp_path / "fer"
+    for split, prefix, counts in (("train", "Training", {"happy": 30, "disgust": 3}),
+                                  ("test", "PublicTest", {"happy": 10, "disgust": 2}),
+                                  ("test", "PrivateTest", {"happy": 10, "disgust": 2})):
+        for cls, n in counts.items():
+            (src / split / cls).mkdir(parents=True, exist_ok=True)
+            for i in range(n):
+                (src / split / cls / f"{prefix}_{i}.jpg").write_bytes(b"x")
+    counts = _gpu_check().subset(src, tmp_path / "sub", 11, 6)
+    assert counts == {"Training": 11, "PublicTest": 3, "PrivateTest": 3}  # at least one image per class
+    assert len(list((tmp_path / "sub" / "train" / "disgust").iterdir())) == 1
+    assert len(list((tmp_path / "sub" / "test" / "happy").glob("PrivateTest_*"))) == 2

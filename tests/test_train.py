@@ -148,3 +148,172 @@ def test_the_commit_is_read_when_a_run_starts_and_each_resume_adds_its_own(tmp_p
     assert m["git_commit"] == "aaaaaaaaaaaa" and m["git_commits"] == ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]
     # the weights name the segment that saved them (whichever epoch validated best)
     assert json.loads((out / "model.json").read_text())["provenance"]["git_commit"] in m["git_commits"]
+
+
+# --- resume state on an interval, written off the training thread ----------------------------------------------
+# a small network at 32 x 32 (several times cheaper than C1 on the CPU); 64 training images at batch 30:
+# batches of 30, 30 and 4, so the odd last batch is in every epoch
+SMALL = dict(config="cnn", image_size=32, epochs=3, batch_size=30, lr=0.01, seed=1, device="cpu")
+
+
+def _small_cmd(root, out, *extra):
+    return [sys.executable, "-m", "resemote", "train", "--dataset", "fer2013", "--root", str(root), "--out", str(out),
+            "--model", "cnn", "--image-size", "32", "--epochs", "3", "--batch-size", "30", "--lr", "0.01",
+            "--seed", "1", "--device", "cpu", *extra]
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory, synth_root):
+    out = tmp_path_factory.mktemp("small") / "r"
+    train("fer2013", synth_root, out, progress=False, **SMALL)
+    return out
+
+
+def _same_run(a_dir, b_dir):
+    a, b = results.load_run(a_dir), results.load_run(b_dir)
+    drop = TIMING | {"compile_mode"}
+    assert {k: v for k, v in a.metrics.items() if k not in drop} == {k: v for k, v in b.metrics.items() if k not in drop}
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(a.history) == strip(b.history)
+    assert (a_dir / "model.safetensors").read_bytes() == (b_dir / "model.safetensors").read_bytes()
+
+
+def _history_rows(out) -> int:
+    try:
+        return len((out / "history.csv").read_text().splitlines()) - 1
+    except OSError:
+        return 0
+
+
+def test_a_kill_while_the_state_lags_the_history_resumes_exactly(tmp_path, synth_root, small_run):
+    """Only epoch 1's state exists (a long --state-interval) when the run is killed after epoch 2's history
+    row: the resumed run cuts the history back, runs epoch 2 again and ends where the uninterrupted run ends."""
+    cut = tmp_path / "cut"
+    p = subprocess.Popen(_small_cmd(synth_root, cut, "--state-interval", "3600"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (_history_rows(cut) >= 2 and (cut / "state.pt").is_file()):
+        time.sleep(0.02)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (cut / "metrics.json").exists(), "killed too late to test resuming"
+    assert _history_rows(cut) == 2
+    assert torch.load(cut / "state.pt", weights_only=True)["progress"]["epoch"] == 1
+
+    done = subprocess.run(_small_cmd(synth_root, cut, "--state-interval", "3600"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming {cut} after epoch 1" in done.stdout
+    _same_run(small_run, cut)
+    assert not any((cut / n).exists() for n in ("state.pt", "state-best.safetensors", "state-best.json"))
+
+
+def _scripted_validation(monkeypatch, accuracies: list):
+    """Validation accuracies as scripted (an exception in the list is raised there): what a GPU's different
+    rounding can do to the epochs run again after a resume."""
+    import resemote.training as T
+    from resemote.evaluation import evaluate as real
+
+    def fake(model, data, **kw):
+        m = real(model, data, **kw)
+        if kw.get("ci") is False:  # per-epoch validation; the test split is evaluated with the interval
+            a = accuracies.pop(0)
+            if isinstance(a, BaseException):
+                raise a
+            m["accuracy"] = a
+        return m
+    monkeypatch.setattr(T, "evaluate", fake)
+
+
+def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, monkeypatch, capsys):
+    out = tmp_path / "r"
+    # epoch 1 selected and its state written; epoch 2 better (weights written, no state); stopped in epoch 3
+    _scripted_validation(monkeypatch, [0.1, 0.2, KeyboardInterrupt()])
+    with pytest.raises(KeyboardInterrupt):
+        train("fer2013", synth_root, out, state_interval=1e9, **SMALL)
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]
+    assert [ln.endswith("| state saved") for ln in lines] == [True, False]  # the first epoch's, then none
+    assert torch.load(out / "state.pt", weights_only=True)["progress"]["best_epoch"] == 1
+    assert json.loads((out / "model.json").read_text())["epoch"] == 2
+    assert json.loads((out / "state-best.json").read_text())["epoch"] == 1
+    epoch1 = (out / "state-best.safetensors").read_bytes()
+    assert [h["epoch"] for h in results.load_run(out).history] == [1, 2]
+
+    # run again, epoch 2 now validates worse (as on a GPU it may): epoch 1's weights stay selected
+    _scripted_validation(monkeypatch, [0.05, 0.05])
+    m = train("fer2013", synth_root, out, state_interval=1e9, progress=False, **SMALL)
+    assert m["best_epoch"] == 1 and m["val_accuracy"] == 0.1
+    assert json.loads((out / "model.json").read_text())["epoch"] == 1
+    assert (out / "model.safetensors").read_bytes() == epoch1
+    assert [h["val_acc"] for h in results.load_run(out).history] == [0.1, 0.05, 0.05]
+    assert not (out / "state-best.json").exists() and not (out / "state.pt").exists()
+
+
+def test_a_failed_write_is_raised_not_lost(tmp_path, synth_root, monkeypatch, capsys):
+    import resemote.training as T
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(T, "save_weights", full_disk)
+    with pytest.raises(ResEmoteError, match=r"writing the run directory .* failed: .*No space left on device"):
+        train("fer2013", synth_root, tmp_path / "r", progress=False, compile_mode="reduce-overhead",
+              **{**SMALL, "epochs": 1})
+    # and --compile-mode on the CPU is a note, not an error
+    assert "--compile-mode reduce-overhead ignored" in capsys.readouterr().err
+
+
+def test_state_interval_and_compile_mode_are_checked(synth_root, tmp_path, capsys):
+    from resemote.cli import main
+    base = ["train", "--dataset", "fer2013", "--root", str(synth_root), "--out", str(tmp_path / "r")]
+    assert main(base + ["--state-interval", "-1"]) == 2
+    assert "expected --state-interval >= 0" in capsys.readouterr().err
+    assert main(base + ["--compile-mode", "fastest"]) == 2
+    assert "unknown compile mode 'fastest'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_compiled_step_takes_full_batches_and_changes_nothing_on_the_cpu(tmp_path, synth_root, small_run,
+                                                                              monkeypatch):
+    """With a stand-in compiler (none runs on the CPU): full batches go through it, the odd last batch of an
+    epoch runs eagerly, each graph step is marked, and the run is bit-for-bit the plain one."""
+    import resemote.accel as A
+    seen, marks = [], []
+
+    def fake_compile(fn, device, enabled=True, mode=None):
+        if not enabled:
+            return fn, False
+
+        def compiled(x, y):
+            seen.append(len(y))
+            return fn(x, y)
+        return compiled, True
+
+    monkeypatch.setattr(A, "maybe_compile", fake_compile)
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
+    m = train("fer2013", synth_root, tmp_path / "r", progress=False, compile_mode="reduce-overhead", **SMALL)
+    assert seen == [30, 30] * 3 and len(marks) == 6  # 30, 30 and an eager 4 per epoch
+    assert m["compile_mode"] == "reduce-overhead"
+    _same_run(small_run, tmp_path / "r")
+
+
+def test_host_snapshot_is_a_copy_and_the_writer_keeps_order_and_errors():
+    from resemote.training import BackgroundWriter, host_snapshot
+    t = torch.arange(4.0)
+    snap, ready = host_snapshot({"a": [t, {"b": 1}], "c": None}, "cpu")
+    t += 1
+    ready()
+    assert snap["a"][0].tolist() == [0, 1, 2, 3] and snap["a"][1] == {"b": 1} and snap["c"] is None
+
+    w, done = BackgroundWriter(), []
+    for i in range(3):
+        w.submit(lambda i=i: (time.sleep(0.05 * (3 - i)), done.append(i)))
+    w.wait()
+    assert done == [0, 1, 2]
+
+    def fail():
+        raise OSError("disk gone")
+    w.submit(fail)
+    with pytest.raises(OSError, match="disk gone"):
+        w.submit(lambda: done.append(3))  # raised by the next submit, in the caller's thread
+    w.close()
+    assert done == [0, 1, 2]
