@@ -87,8 +87,8 @@ def cmd_import_official(a: argparse.Namespace) -> None:
 
 
 def cmd_book(a: argparse.Namespace) -> int:
-    from .engine import main as engine_main
-    return engine_main(a.plan, a.runs, a.data, a.out, a.records, a.profile, run=not a.no_run,
+    from .driver import main
+    return main(a.plan, a.runs, a.data, a.out, a.records, a.profile, run=not a.no_run,
                        build=not a.no_build, dry_run=a.dry_run, cores=a.cores, estimate=not a.no_estimate)
 
 

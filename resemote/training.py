@@ -32,18 +32,14 @@ and correct count are read at the end, and validation's logits once.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
-import json
 import os
-import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import torch
@@ -51,22 +47,21 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import accel, results
-from .checkpoint import load_model, save_weights, sidecar
+from .checkpoint import load_model, sidecar
 from .data import dataset_class, stratified_split
 from .data.cache import decode
 from .data.classes import CLASSES
 from .errors import ResEmoteError
 from .evaluation import device_name, evaluate, inference_ms_per_image
-from .io import atomic_write, write_json, write_text
+from .io import write_json, write_text
 from .pipeline import DeviceImages
+from .runwriter import STATE, BackgroundWriter, drop_state, epoch_files, host_snapshot, restore_selected
 from .protocols import PROTOCOLS
 from .zoo import create_model, model_summary
 
 # params that define a run: a directory holding a run with other values is refused
 DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
             "val_fraction", "val_seed", "released_test_flips", "data_fingerprint")
-STATE = "state.pt"
-STATE_BEST = "state-best"  # + .safetensors / .json: the selected weights the last state written refers to
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -189,110 +184,6 @@ def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, batches,
     return loss_sum, correct
 
 
-# --- writing the run directory off the critical path ---------------------------------------------------
-def _host_copy(obj: Any, pinned: bool) -> Any:
-    if isinstance(obj, torch.Tensor):
-        t = obj.detach()
-        if t.device.type == "cpu":
-            return t.clone()
-        return torch.empty(t.shape, dtype=t.dtype, pin_memory=pinned).copy_(t, non_blocking=pinned)
-    if isinstance(obj, dict):
-        return {k: _host_copy(v, pinned) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_host_copy(v, pinned) for v in obj)
-    return copy.deepcopy(obj)
-
-
-def host_snapshot(obj: Any, device: torch.device | str) -> tuple[Any, Callable[[], None]]:
-    """A copy of `obj` (nested dicts / lists of tensors and plain values) with every tensor copied to host
-    memory, and a function that waits until the copy is complete. From CUDA the copies go to pinned memory
-    without blocking (later kernels on the stream see to it that the copy holds today's values)."""
-    if torch.device(device).type == "cuda":
-        out = _host_copy(obj, pinned=True)
-        done = torch.cuda.Event()
-        done.record()
-        return out, done.synchronize
-    return _host_copy(obj, pinned=False), lambda: None
-
-
-class BackgroundWriter:
-    """Runs write jobs in one background thread, one at a time, in order. A job's exception is raised in
-    the caller's thread by the next `submit`, `wait` or `close`."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="resemote-writer")
-        self._pending: Future | None = None
-
-    def submit(self, job: Callable[[], None]) -> None:
-        self.wait()
-        self._pending = self._pool.submit(job)
-
-    def wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        try:
-            self.wait()
-        finally:
-            self._pool.shutdown(wait=True)
-
-
-def _link(src: Path, dst: Path) -> None:
-    """Make `dst` the same file as `src` (a hard link; a copy where the file system has none), atomically."""
-    tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
-        os.link(src, tmp)
-    except OSError:
-        if not src.is_file():
-            raise
-        shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
-
-
-def _keep_selected(out: Path) -> None:
-    """The selected weights as the state just written knows them: model.* -> state-best.* (after the state,
-    so that a kill in between leaves model.* as the state's choice; .json last, as the check reads it)."""
-    for ext in (".safetensors", ".json"):
-        _link(out / f"model{ext}", out / f"{STATE_BEST}{ext}")
-
-
-def _selected_epoch(out: Path, stem: str) -> int | None:
-    try:
-        return json.loads((out / f"{stem}.json").read_text()).get("epoch")
-    except (OSError, ValueError):
-        return None
-
-
-def _restore_selected(out: Path, best_epoch: int) -> None:
-    """Put model.* back to the weights of `best_epoch`, the resume state's choice (see the module docstring)."""
-    if _selected_epoch(out, STATE_BEST) == best_epoch:
-        for ext in (".safetensors", ".json"):
-            _link(out / f"{STATE_BEST}{ext}", out / f"model{ext}")
-    elif _selected_epoch(out, "model") != best_epoch:
-        raise ResEmoteError(f"{out}: the resume state selects the weights of epoch {best_epoch}, which are no "
-                            f"longer there; delete the directory to train the run again")
-
-
-def _epoch_files(out: Path, ready: Callable[[], None], weights: dict | None, meta: dict, state: dict | None,
-                 history: list[dict]) -> Callable[[], None]:
-    """The background job writing one epoch's files: selected weights, resume state, history, in that order."""
-    def job() -> None:
-        ready()
-        try:
-            if weights is not None:
-                save_weights(weights, out / "model.safetensors", meta)
-            if state is not None:
-                atomic_write(out / STATE, lambda p: torch.save(state, p), fsync=False)
-                _keep_selected(out)
-            write_text(out / "history.csv", results.history_csv(history))
-        except OSError as e:
-            raise ResEmoteError(f"writing the run directory {out} failed: {e}") from e
-    return job
-
-
 def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", protocol: str = "paper",
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
           device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
@@ -331,7 +222,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     }
     _claim(out, params)
     if (out / "metrics.json").is_file():  # finished (perhaps killed before it could drop its resume state)
-        _drop_state(out)
+        drop_state(out)
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
@@ -358,7 +249,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         _set_rng_state(ck["rng"])
         s = ck["progress"]
         # epochs run after this state are run again: their history rows and weights go
-        _restore_selected(out, s["best_epoch"])
+        restore_selected(out, s["best_epoch"])
         write_text(out / "history.csv", results.history_csv(s["history"]))
         if progress:
             print(f"resuming {out} after epoch {s['epoch']}")
@@ -415,7 +306,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
                          "order": order.get_state(), "rng": _rng_state(), "progress": s} if due else None,
                 "history": s["history"]}, dev)
             state = {"model": snap["model"], **snap["rest"]} if due else None
-            writer.submit(_epoch_files(out, ready, snap["model"] if improved else None, {**meta, "epoch": epoch},
+            writer.submit(epoch_files(out, ready, snap["model"] if improved else None, {**meta, "epoch": epoch},
                                        state, snap["history"]))
             if due:
                 saved, state_at = epoch, time.monotonic()
@@ -435,13 +326,8 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
 
     metrics = _finish(out, params, s, dev, data, weights, released_test_flips, summary,
                       compile_mode=compile_mode if forward.active else None)
-    _drop_state(out)
+    drop_state(out)
     return metrics
-
-
-def _drop_state(out: Path) -> None:
-    for name in (STATE, f"{STATE_BEST}.safetensors", f"{STATE_BEST}.json"):
-        (out / name).unlink(missing_ok=True)
 
 
 def _claim(out: Path, params: dict) -> None:

@@ -153,8 +153,8 @@ def test_cache_parallel_equals_serial_and_is_reused(tmp_path, monkeypatch):
 
 def test_large_jpeg_scaled_decode_matches_full_decode(tmp_path):
     # AffectNet-like photo: a 480 x 640 JPEG whose 200 x 200 face box is decoded at reduced DCT scale
-    lay = make_affectnet(tmp_path, {"train": [1] * 7, "test": [1] * 7}, missing=0, corrupt=0, malformed=0,
-                         png_named_jpg=0)
+    make_affectnet(tmp_path, {"train": [1] * 7, "test": [1] * 7}, missing=0, corrupt=0, malformed=0,
+                   png_named_jpg=0)
     ds = get_dataset("affectnet", tmp_path, "train")
     small_face, _ = make_split(1, np.random.default_rng(0))
     face = np.asarray(Image.fromarray(small_face[0]).resize((200, 200), Image.BICUBIC))

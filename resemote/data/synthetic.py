@@ -14,7 +14,6 @@ Results on it are a pipeline demonstration only, and are labelled synthetic wher
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import numpy as np

@@ -9,7 +9,7 @@ import pandas as pd
 
 from .. import paper
 from ..results import Entry, Run
-from .base import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SYNTHETIC_TAG, TITLES, accuracy_cell, runs_dir,
+from .base import (CLASSES, DATASETS, PROFILE_ROWS, REPO, SYNTHETIC_TAG, TITLES, accuracy_cell, runs_dir,
                    dataset_label, device_kind, mean_sd, select, short_commit)
 
 
