@@ -140,15 +140,6 @@ def claimed_gpu(n: int, lock_dir: Path):
 
 
 # --- one invocation's resolved plan -------------------------------------------------------------------------
-def _rel(p: Path) -> str:
-    """`p` relative to the repository when inside it (symbolic links kept: data/ may link elsewhere)."""
-    p = Path(os.path.abspath(p))
-    try:
-        return str(p.relative_to(ROOT))
-    except ValueError:
-        return str(p)
-
-
 @dataclass
 class Workflow:
     plan_file: str = "runs.yml"
@@ -310,7 +301,8 @@ class Workflow:
         for rec in load_records(self.path(self.records_dir), "runs"):
             placed = self.record_entries(rec, live_fp)
             if isinstance(placed, str):
-                unplaced.append({"id": rec["record"]["id"], "reason": placed, "path": _rel(rec["path"])})
+                unplaced.append({"id": rec["record"]["id"], "reason": placed,
+                                 "path": P.repo_relative(rec["path"])})
             entries += placed if isinstance(placed, list) else []
         meta = {"plan": self.plan_file, "profiles": self.plan["profiles"], "profile": self.profile_used,
                 "profile_reason": self.why,

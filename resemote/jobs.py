@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-from .engine import PAGES, ROOT, STALE, Workflow, _rel, claimed_gpu
+from .engine import PAGES, ROOT, STALE, Workflow, claimed_gpu
+from .plan import repo_relative
 from .io import write_json
 from .results import write_index
 
@@ -75,21 +76,21 @@ def job_train(w: Workflow, rid: str) -> None:
         stale = w.path(w.runs_dir) / STALE / f"{rid}-{time.strftime('%Y%m%d-%H%M%S')}"
         stale.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(d), stale)
-        print(f"out-of-date results of {rid} moved to {_rel(stale)}")
+        print(f"out-of-date results of {rid} moved to {repo_relative(stale)}")
     print(f"{rid}: {r.profile} profile, {r.budget()}, seed {r.seed}")
     with claimed_gpu(w.gpus_for(rid) and w.gpus, w.path(w.runs_dir) / "_gpu") as gpu:
         if gpu is not None:
             print(f"on GPU {gpu}")
         execute(ROOT / "notebooks" / "train.ipynb", w.path(w.runs_dir) / PAGES / f"{rid}.ipynb",
-                r.notebook_params(_rel(d)), title=run_title(w, rid))
+                r.notebook_params(repo_relative(d)), title=run_title(w, rid))
 
 
 def job_dataset(w: Workflow, name: str) -> None:
     from .data.classes import TITLES
     synthetic = name.startswith("synthetic-")
     execute(ROOT / "notebooks" / "datasets.ipynb", w.path(w.runs_dir) / PAGES / f"datasets-{name}.ipynb",
-            {"dataset": "fer2013" if synthetic else name, "root": _rel(w.dataset_root(name)), "name": name,
-             "out": _rel(w.path(w.dataset_target(name)))},
+            {"dataset": "fer2013" if synthetic else name, "root": repo_relative(w.dataset_root(name)), "name": name,
+             "out": repo_relative(w.path(w.dataset_target(name)))},
             title=f"Dataset: {'synthetic faces ' + name if synthetic else TITLES.get(name, name)}")
 
 
@@ -140,7 +141,7 @@ def job_book(w: Workflow) -> Path:
     if html.exists():
         shutil.rmtree(html)
     (out / "_build" / "html").rename(html)
-    print(f"book built in {time.time() - t0:.0f} s: {_rel(html / 'index.html')}")
+    print(f"book built in {time.time() - t0:.0f} s: {repo_relative(html / 'index.html')}")
     return html
 
 

@@ -83,7 +83,7 @@ def synthetic_name(s: dict) -> str:
     return f"synthetic-{s['n_train']}-{s['n_val']}-{s['n_test']}-s{s['seed']}"
 
 
-def _rel(p: Path) -> str:
+def repo_relative(p: Path) -> str:
     """`p` relative to the repository when inside it (symbolic links kept: data/ may link elsewhere)."""
     p = Path(os.path.abspath(p))
     try:
@@ -119,7 +119,7 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
                         batch_size=int(prof["batch_size"]), lr=prof.get("lr"), seed=int(seed),
                         device=prof.get("device", "auto"), image_size=int(prof.get("image_size", 64)),
                         profile=prof_name, synthetic=dict(synth) if synth else None,
-                        root=_rel(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset))
+                        root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset))
                     r.id = run_id(r.train_params())
                     r = runs.setdefault(r.id, r)
                     if exp_name not in r.experiments:

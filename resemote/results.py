@@ -209,13 +209,16 @@ def _check_commit(commit: str, what: str) -> None:
 
 
 def release_of(dataset: str, root: str | Path) -> str:
-    """The release of the dataset at `root` as pages name it, or '' when it is not there any more."""
+    """The release of the dataset at `root` as pages name it; where that is not here (a run made on another
+    machine), the release of this repository's data/<dataset>; '' when neither is there."""
     from .data import dataset_class
-    try:
-        cls = dataset_class(dataset)
-        return cls(root, cls.splits[-1]).release
-    except ResEmoteError:
-        return ""
+    cls = dataset_class(dataset)
+    for where in (root, Path(__file__).resolve().parents[1] / "data" / dataset):
+        try:
+            return cls(where, cls.splits[-1]).release
+        except ResEmoteError:
+            continue
+    return ""
 
 
 def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> Path:

@@ -27,15 +27,13 @@ def run_cli(*args: str, cwd=None, env=None):
     return p.returncode, p.stdout, p.stderr
 
 
-@pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
-    """An untrained C6 (the smallest configuration, 46M parameters) saved with `save_weights`, for tests
-    where the emotion does not matter; built without the slow default initialisation."""
+def quick_model(config: str):
+    """A ResEmoteNet with small random weights, built without the slow default initialisation (80M
+    parameters for C1), for tests where the emotion does not matter."""
     import torch
-    from resemote.checkpoint import save_weights, sidecar
     from resemote.model import ResEmoteNet
     with torch.device("meta"):
-        model = ResEmoteNet("C6")
+        model = ResEmoteNet(config)
     model = model.to_empty(device="cpu")
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
@@ -46,6 +44,14 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
                 t.zero_()
             else:
                 t.normal_(0, 0.05, generator=g)
+    return model.eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """An untrained C6 (the smallest configuration, 46M parameters) saved with `save_weights`."""
+    from resemote.checkpoint import save_weights, sidecar
+    model = quick_model("C6")
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
     return save_weights(model, path, sidecar("C6", dataset="fer2013", protocol="paper", seed=0))
 

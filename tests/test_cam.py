@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import quick_model
 from torch import nn
 
 from resemote.cam import RELEASED_LAYER, cam_grid, class_index, grad_cam, layer_sides, overlay, resolve_layer
@@ -106,20 +107,7 @@ def test_layer_choice_on_resemotenet():
 
 
 def _quick_c1() -> ResEmoteNet:
-    """C1 with small random weights, without the slow default initialisation of 80M parameters."""
-    with torch.device("meta"):
-        model = ResEmoteNet("C1")
-    model = model.to_empty(device="cpu")
-    g = torch.Generator().manual_seed(0)
-    with torch.no_grad():
-        for name, t in model.state_dict().items():
-            if name.endswith("running_var"):
-                t.fill_(1)
-            elif name.endswith(("running_mean", "num_batches_tracked")):
-                t.zero_()
-            else:
-                t.normal_(0, 0.05, generator=g)
-    return model.eval()
+    return quick_model("C1")
 
 
 def test_released_and_last_layers_on_c1():
