@@ -206,7 +206,8 @@ def test_cuda_graph_step_takes_the_odd_batch_eagerly_and_snapshots_are_pinned():
     """What `train --compile-mode reduce-overhead` runs on a GPU: full batches through CUDA graphs (or the
     plain step, with the compiler's error, where it fails), the odd last batch eagerly, and resume-state
     copies to pinned host memory that hold the values of the moment they were taken."""
-    from resemote.training import host_snapshot, training_forward
+    from resemote.runwriter import host_snapshot
+    from resemote.training import training_forward
     dev = torch.device("cuda")
     m = accel.to_channels_last(_randomised().train().to(dev), dev)
     opt = torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9, **accel.sgd_options(dev))

@@ -249,12 +249,12 @@ def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, m
 
 
 def test_a_failed_write_is_raised_not_lost(tmp_path, synth_root, monkeypatch, capsys):
-    import resemote.training as T
+    import resemote.runwriter as W
 
     def full_disk(*a, **k):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(T, "save_weights", full_disk)
+    monkeypatch.setattr(W, "save_weights", full_disk)
     with pytest.raises(ResEmoteError, match=r"writing the run directory .* failed: .*No space left on device"):
         train("fer2013", synth_root, tmp_path / "r", progress=False, compile_mode="reduce-overhead",
               **{**SMALL, "epochs": 1})
@@ -297,7 +297,7 @@ def test_the_compiled_step_takes_full_batches_and_changes_nothing_on_the_cpu(tmp
 
 
 def test_host_snapshot_is_a_copy_and_the_writer_keeps_order_and_errors():
-    from resemote.training import BackgroundWriter, host_snapshot
+    from resemote.runwriter import BackgroundWriter, host_snapshot
     t = torch.arange(4.0)
     snap, ready = host_snapshot({"a": [t, {"b": 1}], "c": None}, "cpu")
     t += 1
