@@ -245,11 +245,12 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
+    local = _local_paths(run_dir, run.params.get("root", ""), m["dataset"])
     for f in RECORD_FILES:
-        shutil.copy(run_dir / f, dest / f)
+        (dest / f).write_text(_without(local, (run_dir / f).read_text()))
     for page in (run_dir / "page.ipynb", run_dir.parent / "_pages" / f"{run_dir.name}.ipynb"):
         if page.is_file() and page.stat().st_size <= PAGE_LIMIT:
-            shutil.copy(page, dest / "page.ipynb")
+            (dest / "page.ipynb").write_text(_without(local, page.read_text()))
             break
     write_json(dest / "record.json", {
         "id": rid, "kind": "run", "dataset": m["dataset"], "title": TITLES.get(m["dataset"], m["dataset"]),
@@ -260,6 +261,23 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
     return dest
+
+
+def _local_paths(run_dir: Path, root: str, dataset: str) -> list[tuple[str, str]]:
+    """(absolute path on this machine, what a record says instead): the dataset root becomes data/<name>,
+    the run directory runs/<name>, the repository's own folder ''. Longest first."""
+    repo = str(Path(__file__).resolve().parents[1])
+    pairs = [(str(Path(root).resolve()) if root else "", f"data/{dataset}"),
+             (str(run_dir.resolve()), f"runs/{run_dir.name}"), (str(run_dir.absolute()), f"runs/{run_dir.name}"),
+             (repo + "/", "")]
+    return sorted({(a, b) for a, b in pairs if a and a != "/"}, key=lambda p: -len(p[0]))
+
+
+def _without(local: list[tuple[str, str]], text: str) -> str:
+    """`text` with the build machine's paths replaced: a published record names no local folder."""
+    for a, b in local:
+        text = text.replace(a, b)
+    return text
 
 
 def publish_dataset(summary: str | Path, records: str | Path) -> Path:

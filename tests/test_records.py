@@ -56,9 +56,17 @@ def test_publish_validates_and_copies_only_small_text_files(finished, tmp_path):
         results.publish_run(d, tmp_path / "rec")
     with pytest.raises(ResEmoteError, match="expected a run directory"):
         results.publish_run(tmp_path / "nothing", tmp_path / "rec")
-    dest = results.publish_run(as_real(finished, tmp_path / "ok"), tmp_path / "rec", release="FAKE release")
+    ok = as_real(finished, tmp_path / "ok")
+    root = json.loads((ok / "params.json").read_text())["root"]
+    (ok / "page.ipynb").write_text(json.dumps({"cells": [], "out": str(ok), "root": root}))   # an executed page
+    dest = results.publish_run(ok, tmp_path / "rec", release="FAKE release")
     assert dest.name == "fer2013-C1-s0-3ep-cpu-abcdef1"
-    assert sorted(p.name for p in dest.iterdir()) == ["history.csv", "metrics.json", "params.json", "record.json"]
+    assert sorted(p.name for p in dest.iterdir()) == ["history.csv", "metrics.json", "page.ipynb", "params.json",
+                                                      "record.json"]
+    assert json.loads((dest / "page.ipynb").read_text())["out"] == "runs/ok"
+    for f in dest.iterdir():                                   # no path of the machine that made it
+        assert str(tmp_path) not in f.read_text() and "/tmp/" not in f.read_text(), f.name
+    assert json.loads((dest / "params.json").read_text())["root"] == "data/fer2013"
     rec = json.loads((dest / "record.json").read_text())
     assert rec["commit"] == "abcdef1234567" and rec["data_fingerprint"] == "FP1" and rec["release"] == "FAKE release"
     assert rec["device"].startswith("cpu (")
