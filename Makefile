@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# one pytest worker per core, each single-threaded (tests/conftest.py); the tests that share the tiny built
+# repository run on one worker (xdist_group "tiny_repo")
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 # PROFILE: the real-data budget of runs.yml for datasets under data/ (auto: paper with a GPU, reduced without)
 PROFILE ?= auto

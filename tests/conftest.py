@@ -4,6 +4,13 @@ from pathlib import Path
 
 import pytest
 
+# Under pytest-xdist (`make test`: one worker per core) each worker and everything it starts (papermill
+# kernels, Snakemake jobs) computes on one thread: two workers of two OpenMP threads each on two cores spin
+# against each other and run several times slower than one. Set before any test imports torch.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+
 # every test gets its own decode cache, so no test sees another's files
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):

@@ -227,7 +227,7 @@ def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Seque
             lines.append(f"gone_{k}.jpg {face} 3 {4 + 30 * face} {28 + 30 * face} 33 50.0 3")
             out.missing.append(f"image/origin/gone_{k}.jpg#{face}")
     for k in range(malformed):
-        lines.append(f"photo_00000.jpg 9 3 4 28")  # too few fields
+        lines.append("photo_00000.jpg 9 3 4 28")  # too few fields
         out.malformed.append(f"label/label.lst:line {len(lines)}")
     (root / "label").mkdir(parents=True, exist_ok=True)
     (root / "label" / "label.lst").write_text("\n".join(lines) + "\n")

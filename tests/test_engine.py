@@ -12,9 +12,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from resemote import engine
+
+pytestmark = pytest.mark.xdist_group("tiny_repo")  # one worker builds the tiny repository once
 
 
 def test_a_run_depends_on_the_code_it_imports_and_not_on_the_book():
