@@ -274,7 +274,9 @@ class Workflow:
         results = self.targets()
         if self.partial:
             results = [t for t in results if self.path(t).is_file()]
-        logs = [str(f) for f in sorted((self.path(self.runs_dir) / LOGS).glob("*.log"))] if self.partial else []
+        # never the book's own log: as an input it would make every build differ from the one before
+        logs = [str(f) for f in sorted((self.path(self.runs_dir) / LOGS).glob("*.log"))
+                if f.name != "book.log"] if self.partial else []
         sources = _files_under(ROOT / "book", ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "benchmarks",
                                self.path(self.records_dir), self.path(self.plan_file))
         return results + logs + sources + code_files(*BOOK_MODULES)

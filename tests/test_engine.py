@@ -195,3 +195,18 @@ def test_each_gpu_job_claims_its_own_gpu(tmp_path, monkeypatch):
     with engine.claimed_gpu(2, tmp_path) as g:
         assert g is None and os.environ["CUDA_VISIBLE_DEVICES"] == "3"
     assert engine.visible_gpus() == 1
+
+
+def test_the_book_does_not_depend_on_its_own_log(tmp_path):
+    """Its own log as an input made every `make book` after the first rebuild the book and fail (Snakemake
+    removes a job's log before running it): the second `make book` of a fresh clone exited 2."""
+    from conftest import TINY_PLAN
+    (tmp_path / "plan.yml").write_text(yaml.safe_dump(TINY_PLAN))
+    logs = tmp_path / "runs" / "_logs"
+    logs.mkdir(parents=True)
+    for name in ("book.log", "synthetic-C1-s0-x.log"):
+        (logs / name).write_text("")
+    w = engine.Workflow(str(tmp_path / "plan.yml"), str(tmp_path / "runs"), str(tmp_path / "data"),
+                        str(tmp_path / "b"), str(tmp_path / "results"), gpus=0, partial=True)
+    inputs = {Path(f).name for f in w.book_inputs()}
+    assert "synthetic-C1-s0-x.log" in inputs and "book.log" not in inputs
