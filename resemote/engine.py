@@ -276,7 +276,7 @@ class Workflow:
             results = [t for t in results if self.path(t).is_file()]
         # never the book's own log: as an input it would make every build differ from the one before
         logs = [str(f) for f in sorted((self.path(self.runs_dir) / LOGS).glob("*.log"))
-                if f.name != "book.log"] if self.partial else []
+                if f != self.log("book")] if self.partial else []
         sources = _files_under(ROOT / "book", ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "benchmarks",
                                self.path(self.records_dir), self.path(self.plan_file))
         return results + logs + sources + code_files(*BOOK_MODULES)
