@@ -201,3 +201,16 @@ def test_computed_tables_mark_disagreements_and_decoded_counts():
     t1 = report.computed_table1(d)
     assert t1.loc["paper: channels / size / total", name] == "3 / 100 x 100 / 15,339"
     assert t1.loc["total samples (decoded)", name] == "15,339"
+
+
+def test_table_iv_headers_fit_a_1280px_page(runs: Path):
+    # Nine columns share the ~680 px article column at 1280 px: at 0.8 rem a header word of more than ten
+    # characters widens its column past 680/9 px and pushes the last column out of view (seen in Chromium).
+    t4 = report.ablation_table(report.load_entries(runs))
+    assert len(t4.columns) == 9
+    long_words = {w for c in t4.columns for w in c.split() if len(w) > 10}
+    assert not long_words, long_words
+    assert any("synthetic" in c for c in t4.columns[-3:])              # the stand-in columns stay labelled
+    css = (Path(report.__file__).parents[2] / "book" / "_static" / "custom.css").read_text()
+    assert "pre-wrap" in css                                            # printed notes wrap, never scroll away
+    assert "no-repeat local" in css                  # a table that must scroll shows a shadow where it goes on
