@@ -88,6 +88,7 @@ def _link(src: Path, dst: Path) -> None:
             raise
         shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
+    tmp.unlink(missing_ok=True)  # dst was already src's file: rename() then leaves both names (POSIX)
 
 
 def _keep_selected(out: Path) -> None:

@@ -317,3 +317,15 @@ def test_host_snapshot_is_a_copy_and_the_writer_keeps_order_and_errors():
         w.submit(lambda: done.append(3))  # raised by the next submit, in the caller's thread
     w.close()
     assert done == [0, 1, 2]
+
+
+def test_restoring_weights_that_are_already_in_place_leaves_no_temporary_file(tmp_path):
+    # Resuming when model.* already are the state's choice (same inode as state-best.*): rename() of a
+    # link onto the same file does nothing, which once left a 321 MB-named `.model.safetensors.tmpPID`.
+    from resemote import runwriter
+    for ext in (".safetensors", ".json"):
+        (tmp_path / f"model{ext}").write_text('{"epoch": 1}')
+    runwriter._keep_selected(tmp_path)
+    runwriter.restore_selected(tmp_path, best_epoch=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors",
+                                                           "state-best.json", "state-best.safetensors"]
