@@ -182,6 +182,7 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
     runs, compiled as `train --compile-mode` compiles it), warmed up: returns (run one epoch -> (loss,
     accuracy), description). `compile_mode` alone implies `compile`; `compile` alone is mode "default"."""
     from .training import train_one_epoch, training_forward
+    accel.keep_freed_memory(dev)  # as `train` does
     model = accel.to_channels_last(_model(config, dev, seed), dev)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                           **accel.sgd_options(dev))

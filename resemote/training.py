@@ -226,6 +226,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
+    accel.keep_freed_memory(dev)  # CPU: no mmap/munmap of the gradients every step
     model = accel.to_channels_last(create_model(config).to(dev), dev)  # NHWC on CUDA only
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)

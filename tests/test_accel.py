@@ -224,3 +224,39 @@ def test_cuda_graph_step_takes_the_odd_batch_eagerly_and_snapshots_are_pinned():
     train_one_epoch(m, opt, data.batches(16, shuffle=True, flip=True, generator=g), forward=step)  # moves on
     ready()
     assert all(snap["model"][k].is_pinned() and torch.equal(snap["model"][k], want[k]) for k in want)
+
+
+
+_FAULTS = """
+import resource, sys, torch
+from resemote import accel
+print(accel.keep_freed_memory(sys.argv[1]))
+torch.manual_seed(0)
+m = torch.nn.Linear(4096, 4096)    # a 67 MB gradient: above glibc's 32 MB limit, so mmap-ed by default
+opt = torch.optim.SGD(m.parameters(), lr=0.1)
+x = torch.randn(16, 4096)
+faults = []
+for _ in range(6):                 # training steps as `train_one_epoch` makes them
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    opt.zero_grad(set_to_none=True)
+    m(x).square().mean().backward()
+    opt.step()
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(*faults[3:])
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc's mallopt")
+def test_keep_freed_memory_reuses_pages_on_the_cpu():
+    import subprocess
+    import sys
+
+    def steady_faults(device: str) -> tuple[str, list[int]]:
+        out = subprocess.run([sys.executable, "-c", _FAULTS, device], capture_output=True, text=True,
+                             check=True).stdout.split()
+        return out[0], [int(n) for n in out[1:]]
+    pages = 4096 * 4096 * 4 // 4096               # 16,384 pages of 4 KiB in the weight's gradient
+    applied, faults = steady_faults("cpu")
+    assert applied == "True" and max(faults) < pages // 20    # steady state: the heap's pages are reused
+    applied, faults = steady_faults("meta")        # not a CPU device: glibc's defaults, left alone
+    assert applied == "False" and min(faults) >= pages        # the gradient mapped afresh and faulted in
