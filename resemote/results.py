@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -265,11 +266,16 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
 
 def _local_paths(run_dir: Path, root: str, dataset: str) -> list[tuple[str, str]]:
     """(absolute path on this machine, what a record says instead): the dataset root becomes data/<name>,
-    the run directory runs/<name>, the repository's own folder ''. Longest first."""
+    the run directory runs/<name> (its folder runs), the repository's own folder and the one that made the
+    run '', the Python environment (named by a library's warning on the executed page) <python>. Longest
+    first."""
     repo = str(Path(__file__).resolve().parents[1])
     pairs = [(str(Path(root).resolve()) if root else "", f"data/{dataset}"),
              (str(run_dir.resolve()), f"runs/{run_dir.name}"), (str(run_dir.absolute()), f"runs/{run_dir.name}"),
-             (repo + "/", "")]
+             (repo + "/", ""), (sys.prefix, "<python>"), (sys.base_prefix, "<python>"),
+             (str(run_dir.resolve().parent), "runs")]
+    if run_dir.resolve().parent.name == "runs":  # the checkout that ran it (papermill names its notebooks)
+        pairs.append((str(run_dir.resolve().parents[1]) + "/", ""))
     return sorted({(a, b) for a, b in pairs if a and a != "/"}, key=lambda p: -len(p[0]))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,14 +59,25 @@ def test_publish_validates_and_copies_only_small_text_files(finished, tmp_path):
         results.publish_run(tmp_path / "nothing", tmp_path / "rec")
     ok = as_real(finished, tmp_path / "ok")
     root = json.loads((ok / "params.json").read_text())["root"]
-    (ok / "page.ipynb").write_text(json.dumps({"cells": [], "out": str(ok), "root": root}))   # an executed page
+    warning = f"{sys.prefix}/lib/python3.11/site-packages/tqdm/auto.py:21: TqdmWarning"   # seen on a real page
+    elsewhere = tmp_path / "checkout" / "runs" / "ok"           # made in another checkout, as papermill says
+    shutil.copytree(ok, elsewhere)
+    ok = elsewhere
+    papermill = {"input_path": str(tmp_path / "checkout" / "notebooks" / "train.ipynb"),
+                 "output_path": str(tmp_path / "checkout" / "runs" / "_pages" / "ok.partial.ipynb")}
+    (ok / "page.ipynb").write_text(json.dumps({"cells": [], "out": str(ok), "root": root, "stderr": warning,
+                                               "papermill": papermill}))
     dest = results.publish_run(ok, tmp_path / "rec", release="FAKE release")
     assert dest.name == "fer2013-C1-s0-3ep-cpu-abcdef1"
     assert sorted(p.name for p in dest.iterdir()) == ["history.csv", "metrics.json", "page.ipynb", "params.json",
                                                       "record.json"]
     assert json.loads((dest / "page.ipynb").read_text())["out"] == "runs/ok"
+    page = json.loads((dest / "page.ipynb").read_text())
+    assert page["stderr"].startswith("<python>/lib/python3.11/")
+    assert page["papermill"] == {"input_path": "notebooks/train.ipynb", "output_path": "runs/_pages/ok.partial.ipynb"}
     for f in dest.iterdir():                                   # no path of the machine that made it
         assert str(tmp_path) not in f.read_text() and "/tmp/" not in f.read_text(), f.name
+        assert sys.prefix not in f.read_text(), f.name
     assert json.loads((dest / "params.json").read_text())["root"] == "data/fer2013"
     rec = json.loads((dest / "record.json").read_text())
     assert rec["commit"] == "abcdef1234567" and rec["data_fingerprint"] == "FP1" and rec["release"] == "FAKE release"
