@@ -270,12 +270,12 @@ def _local_paths(run_dir: Path, root: str, dataset: str) -> list[tuple[str, str]
     run '', the Python environment (named by a library's warning on the executed page) <python>. Longest
     first."""
     repo = str(Path(__file__).resolve().parents[1])
+    run = run_dir.resolve()
     pairs = [(str(Path(root).resolve()) if root else "", f"data/{dataset}"),
-             (str(run_dir.resolve()), f"runs/{run_dir.name}"), (str(run_dir.absolute()), f"runs/{run_dir.name}"),
-             (repo + "/", ""), (sys.prefix, "<python>"), (sys.base_prefix, "<python>"),
-             (str(run_dir.resolve().parent), "runs")]
-    if run_dir.resolve().parent.name == "runs":  # the checkout that ran it (papermill names its notebooks)
-        pairs.append((str(run_dir.resolve().parents[1]) + "/", ""))
+             (str(run), f"runs/{run.name}"), (str(run_dir.absolute()), f"runs/{run.name}"),
+             (repo + "/", ""), (sys.prefix, "<python>"), (sys.base_prefix, "<python>"), (str(run.parent), "runs")]
+    if run.parent.name == "runs":  # the checkout that ran it (papermill names its notebooks)
+        pairs.append((str(run.parents[1]) + "/", ""))
     return sorted({(a, b) for a, b in pairs if a and a != "/"}, key=lambda p: -len(p[0]))
 
 

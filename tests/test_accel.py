@@ -1,6 +1,7 @@
 """Speed options: the inference rewrite equals the plain model, the CPU training path stays exact, and the
 CUDA-only branches run on the CPU device wherever they can."""
 import contextlib
+import sys
 
 import pytest
 import torch
@@ -246,10 +247,9 @@ print(*faults[3:])
 """
 
 
-@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_keep_freed_memory_reuses_pages_on_the_cpu():
     import subprocess
-    import sys
 
     def steady_faults(device: str) -> tuple[str, list[int]]:
         out = subprocess.run([sys.executable, "-c", _FAULTS, device], capture_output=True, text=True,
