@@ -41,12 +41,15 @@ def seconds_per_image(config: str, device: str, batch_size: int, image_size: int
     return (time.perf_counter() - t0) / (n - batch_size)
 
 
-def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float]]:
+def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float | None]]:
     """(run, estimated seconds) of every real-data run, from its dataset's split sizes (label files) and a
-    few timed training steps of its network on this machine."""
+    few timed training steps of its network on this machine; None for a run that has already finished."""
     from .stats import dataset_stats
     sizes, speed, out = {}, {}, []
     for r in (r for r in w.runs if not r.synthetic):
+        if (w.path(w.runs_dir) / r.id / "metrics.json").is_file():
+            out.append((r, None))
+            continue
         if r.dataset not in sizes:
             try:
                 sizes[r.dataset] = {k: sum(v.values()) for k, v in dataset_stats(r.dataset, r.root)["splits"].items()}
@@ -59,18 +62,20 @@ def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float]]:
     return out
 
 
-def describe(w: Workflow, timed: list[tuple[P.PlannedRun, float]]) -> str:
+def describe(w: Workflow, timed: list[tuple[P.PlannedRun, float | None]]) -> str:
     real = sorted(w.present)
     lines = [f"plan: {len(w.runs)} runs ({sum(bool(r.synthetic) for r in w.runs)} on synthetic stand-ins); "
              f"datasets present: {', '.join(TITLES[d] for d in real) or 'none'}"]
     if real:
         lines.append(f"real-data profile: {w.profile_used} ({w.why})")
     for r, s in timed:
-        lines.append(f"  {r.id}: {TITLES[r.dataset]} {r.config} seed {r.seed}, {r.budget()}: "
-                     f"about {P.format_duration(s)} here")
+        lines.append(f"  {r.id}: {TITLES[r.dataset]} {r.config} seed {r.seed}, {r.budget()}: " +
+                     (f"about {P.format_duration(s)} here" if s is not None else
+                      f"finished ({w.runs_dir}/{r.id}), kept unless its settings, data or code changed"))
     if timed:
-        lines.append(f"  estimated training time of the real-data runs: {P.format_duration(sum(s for _, s in timed))}"
-                     " (finished runs are not redone)")
+        todo = [s for _, s in timed if s is not None]
+        lines.append(f"  estimated training time of the {len(todo)} real-data run(s) still to train: "
+                     f"{P.format_duration(sum(todo))}")
         if w.profile_used == "reduced":
             paper = P.resolve(w.plan, w.present, "paper", w.path(w.data_dir), w.path(w.runs_dir))
             n = sum(1 for r in paper if not r.synthetic)
