@@ -47,7 +47,7 @@ def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float | None]]:
     from .stats import dataset_stats
     sizes, speed, out = {}, {}, []
     for r in (r for r in w.runs if not r.synthetic):
-        if (w.path(w.runs_dir) / r.id / "metrics.json").is_file():
+        if w.path(w.run_target(r.id)).is_file():  # the output Snakemake checks for the run
             out.append((r, None))
             continue
         if r.dataset not in sizes:

@@ -5,6 +5,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from resemote import driver, plan
+from resemote.engine import Workflow
 
 from test_plan import TINY
 
@@ -12,7 +13,8 @@ from test_plan import TINY
 def workflow(tmp_path: Path) -> SimpleNamespace:
     runs = [r for r in plan.resolve(TINY, {"fer2013"}, "reduced", tmp_path / "data", tmp_path / "runs")]
     return SimpleNamespace(runs=runs, present={"fer2013"}, profile_used="reduced", why="as requested",
-                           runs_dir="runs", data_dir="data", plan=TINY, path=lambda p: tmp_path / p)
+                           runs_dir="runs", data_dir="data", plan=TINY, path=lambda p: tmp_path / p,
+                           run_target=lambda rid: Workflow.run_target(SimpleNamespace(runs_dir="runs"), rid))
 
 
 def test_a_finished_run_is_named_as_kept_and_left_out_of_the_estimate(tmp_path, monkeypatch):
