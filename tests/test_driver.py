@@ -11,7 +11,7 @@ from test_plan import TINY
 
 
 def workflow(tmp_path: Path) -> SimpleNamespace:
-    runs = [r for r in plan.resolve(TINY, {"fer2013"}, "reduced", tmp_path / "data", tmp_path / "runs")]
+    runs = plan.resolve(TINY, {"fer2013"}, "reduced", tmp_path / "data", tmp_path / "runs")
     return SimpleNamespace(runs=runs, present={"fer2013"}, profile_used="reduced", why="as requested",
                            runs_dir="runs", data_dir="data", plan=TINY, path=lambda p: tmp_path / p,
                            run_target=lambda rid: Workflow.run_target(SimpleNamespace(runs_dir="runs"), rid))
