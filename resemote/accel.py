@@ -1,15 +1,18 @@
 """Device-specific speed options, each an exact or numerically-equivalent rewrite of the plain path.
 
 - `fast_inference(model)`: an eval-only copy for small-batch latency. BatchNorm is folded into the conv
-  before it, and a residual block whose output is a 1 x 1 map (C1's res_block3 at 64 x 64) becomes three
-  matrix products: its stride-2 conv on a 2 x 2 map only ever meets the lower-right 2 x 2 taps, its
-  3 x 3 pad-1 conv on a 1 x 1 map only the centre tap, its 1 x 1 stride-2 shortcut only pixel (0, 0).
-  At batch 1 the CPU is bound by reading weights, and this cuts them from 80.2M to 36.5M for C1.
-  The weights are sliced once, here, into contiguous tensors (slicing per call was measured slower).
+  before it, and every conv of a residual block whose output map is small (C1's three blocks at 64 x 64)
+  becomes one matrix product over the taps that ever meet the map (`gemmconv.FixedGemmConv`): e.g.
+  res_block3's stride-2 conv on a 2 x 2 map only meets the lower-right 2 x 2 taps, its 3 x 3 pad-1 conv on
+  a 1 x 1 map only the centre tap. At batch 1 the CPU is bound by reading weights, and this cuts them from
+  80.2M to 36.5M for C1. The weights are gathered once, here, into contiguous matrices.
   Other networks (the baselines of `resemote.zoo`) get BN folded generically (`fold_batchnorm`, torch.fx).
 - `autocast_context(device)`: bf16 autocast on CUDA, nothing elsewhere (the CPU path stays bit-exact
   and resumable; MPS bf16 support varies by OS).
 - `sgd_options(device)`: the fused SGD kernel (CUDA, CPU); `to_channels_last`: NHWC on CUDA only.
+- `for_device(model, device)`: the model's layers as they train fastest on `device`: NHWC on CUDA; on the CPU,
+  convs whose output map is small (C1's residual blocks) as matrix products over the taps that meet the
+  map (`resemote.gemmconv`: the same parameters and state_dict, the same results to float rounding).
 - `keep_freed_memory(device)`: on the CPU under glibc, freed tensors stay in the process's heap for the next
   step instead of going back to the OS (C1's 321 MB of gradients are otherwise mapped, page-faulted and
   unmapped every step: a quarter of the CPU time in the kernel, measured on 2 cores).
@@ -32,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .gemmconv import FixedGemmConv, small_output, supports
 from .model import ResEmoteNet, ResidualBlock
 
 
@@ -61,52 +65,29 @@ class _FoldedConv(nn.Module):
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
 
-class _FoldedBlock(nn.Module):
-    """A residual block with BN folded in; spatial work unchanged."""
+def _folded(conv: nn.Conv2d, bn: nn.BatchNorm2d, size: int) -> nn.Module:
+    """conv + BN folded, for a size x size input: on a small output map a matrix product over the taps that
+    meet the map (`gemmconv.FixedGemmConv`), else the direct conv."""
+    if supports(conv) and small_output(conv, size):
+        w, b = fold_bn(conv, bn)
+        return FixedGemmConv(w, b, conv.stride[0], conv.padding[0], (size, size))
+    return _FoldedConv(conv, bn)
 
-    def __init__(self, block: ResidualBlock):
+
+class _FoldedBlock(nn.Module):
+    """A residual block with BN folded in, each conv prepared for its input size (`_folded`)."""
+
+    def __init__(self, block: ResidualBlock, size: int):
         super().__init__()
-        self.conv1 = _FoldedConv(block.conv1, block.bn1)
-        self.conv2 = _FoldedConv(block.conv2, block.bn2)
-        self.shortcut = _FoldedConv(block.shortcut[0], block.shortcut[1]) if len(block.shortcut) else None
+        c = block.conv1
+        mid = _conv_out(size, c.kernel_size[0], c.stride[0], c.padding[0])
+        self.conv1 = _folded(block.conv1, block.bn1, size)
+        self.conv2 = _folded(block.conv2, block.bn2, mid)
+        self.shortcut = _folded(block.shortcut[0], block.shortcut[1], size) if len(block.shortcut) else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.conv2(F.relu(self.conv1(x)))
         return F.relu(out + (self.shortcut(x) if self.shortcut is not None else x))
-
-
-class _PointBlock(nn.Module):
-    """A residual block whose output is 1 x 1, as matrix products over the taps that meet the input.
-
-    Input (N, C, h, w) with h, w <= 2 (stride 2, pad 1: output pixel 0 reads input rows -1..1, i.e. kernel
-    rows 1..h); output (N, C', 1, 1).
-    """
-
-    def __init__(self, block: ResidualBlock, h: int, w: int):
-        super().__init__()
-        w1, b1 = fold_bn(block.conv1, block.bn1)
-        p1 = block.conv1.padding[0]
-        w1 = w1[:, :, p1:p1 + h, p1:p1 + w]                      # (C', C, h, w): the taps that meet the map
-        w2, b2 = fold_bn(block.conv2, block.bn2)
-        p2 = block.conv2.padding[0]
-        w2 = w2[:, :, p2, p2]                                     # 1 x 1 map, padding p: only tap (p, p)
-        self.w1 = nn.Parameter(w1.reshape(w1.shape[0], -1).contiguous(), requires_grad=False)
-        self.b1 = nn.Parameter(b1, requires_grad=False)
-        self.w2 = nn.Parameter(w2.contiguous(), requires_grad=False)
-        self.b2 = nn.Parameter(b2, requires_grad=False)
-        if len(block.shortcut):
-            ws, bs = fold_bn(block.shortcut[0], block.shortcut[1])  # 1 x 1 stride s: reads pixel (0, 0)
-            self.ws = nn.Parameter(ws[:, :, 0, 0].contiguous(), requires_grad=False)
-            self.bs = nn.Parameter(bs, requires_grad=False)
-        else:
-            self.ws = self.bs = None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = x.shape[0]
-        out = F.linear(F.relu(F.linear(x.reshape(n, -1), self.w1, self.b1)), self.w2, self.b2)
-        x0 = x[:, :, 0, 0]
-        sc = F.linear(x0, self.ws, self.bs) if self.ws is not None else x0
-        return F.relu(out + sc).view(n, -1, 1, 1)
 
 
 class FastInference(nn.Module):
@@ -126,12 +107,8 @@ class FastInference(nn.Module):
         for name in model.blocks:
             block = getattr(model, name)
             c = block.conv1
-            out = _conv_out(size, c.kernel_size[0], c.stride[0], c.padding[0])
-            if out == 1 and size <= c.padding[0] + 1 and c.kernel_size[0] == 3 and c.padding[0] == 1:
-                self.blocks.append(_PointBlock(block, size, size))
-            else:
-                self.blocks.append(_FoldedBlock(block))
-            size = out
+            self.blocks.append(_FoldedBlock(block, size))
+            size = _conv_out(size, c.kernel_size[0], c.stride[0], c.padding[0])
         self.fc = nn.ModuleList([model.fc1, model.fc2, model.fc3])
         self.fc4 = model.fc4
         self.requires_grad_(False)
@@ -204,6 +181,17 @@ def to_channels_last(t: torch.Tensor | nn.Module, device: torch.device | str) ->
     if isinstance(t, nn.Module):
         return t.to(memory_format=torch.channels_last)
     return t.contiguous(memory_format=torch.channels_last) if t.dim() == 4 else t
+
+
+def for_device(model: nn.Module, device: torch.device | str) -> nn.Module:
+    """`model` (already on `device`) prepared for training and evaluation there, in place: channels_last on
+    CUDA; on the CPU, `gemmconv.use_gemm_convs` (oneDNN's conv kernels are ~10x slower than a matrix
+    product on 1 x 1 and 2 x 2 maps; benchmarks/cpu_layers.py)."""
+    if torch.device(device).type == "cpu":
+        from .gemmconv import use_gemm_convs
+        use_gemm_convs(model)
+        return model
+    return to_channels_last(model, device)
 
 
 def sgd_options(device: torch.device | str) -> dict:

@@ -9,12 +9,17 @@ written once as JPEG files:
   a shuffling DataLoader, and an eager fp32 step;
 - fast, the project's own path: the files decoded once into a uint8 array (timed separately as
   `decode_s`), held on the device (`resemote.pipeline.DeviceImages`), and `resemote.training.train_one_epoch`,
-  the very step `resemote train` runs (fused SGD; bf16 autocast and NHWC on CUDA; optional torch.compile).
+  the very step `resemote train` runs (fused SGD; bf16 autocast and NHWC on CUDA; optional torch.compile;
+  on the CPU the small-map convs as GEMMs, `resemote.gemmconv`);
+- on the CPU also plain layers: the fast path with every conv through oneDNN (the step before the small-map
+  GEMMs), so one run shows what the layer rewrite buys.
 
 Throughput is images / median epoch time (a few warm-up batches first, untimed); on the CPU the two paths
 alternate batch by batch and each path's epoch time is the sum of its own batches' times. Inference is
 batch-1 latency (median of repeats) of the plain eval model and of `accel.fast_inference`, and batched
-images/s. Timings on a shared machine are noisy: the JSON records the load average beside them.
+images/s. Training FLOPs are 3x the forward count (`zoo.count_flops`: every kernel tap at every output
+pixel), set against the cores' nominal fp32 peak (`cpu_peak_gflops`). Timings on a shared machine are
+noisy: the JSON records the load average beside them.
 """
 from __future__ import annotations
 
@@ -177,13 +182,17 @@ def prepare_baseline(items: list[tuple[str, int]], dev: torch.device, *, config:
 
 def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, config: str = "C1",
                  batch_size: int = 16, seed: int = 0, compile: bool = False, compile_mode: str | None = None,
-                 warmup: int = 2):
+                 warmup: int = 2, plain_layers: bool = False):
     """The project's path (uint8 on the device and `train.train_one_epoch`, the step `resemote train`
     runs, compiled as `train --compile-mode` compiles it), warmed up: returns (run one epoch -> (loss,
-    accuracy), description). `compile_mode` alone implies `compile`; `compile` alone is mode "default"."""
+    accuracy), description). `compile_mode` alone implies `compile`; `compile` alone is mode "default".
+    `plain_layers`: the model's own layers, without `accel.for_device` (on the CPU: oneDNN for every conv,
+    the step as it was before the small-map GEMMs)."""
     from .training import train_one_epoch, training_forward
     accel.keep_freed_memory(dev)  # as `train` does
-    model = accel.to_channels_last(_model(config, dev, seed), dev)
+    model = _model(config, dev, seed)
+    if not plain_layers:
+        model = accel.for_device(model, dev)
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
                           **accel.sgd_options(dev))
     mode = (compile_mode or "default") if compile or compile_mode else None
@@ -206,6 +215,8 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
         return float(loss_sum) / len(data), float(correct) / len(data)
 
     opts = ["uint8 resident on the device", "device-side flip + normalisation"]
+    if dev.type == "cpu" and not plain_layers:
+        opts.append("small-map convs as GEMMs")
     if accel.sgd_options(dev).get("fused"):
         opts.append("fused SGD")
     if dev.type == "cuda":
@@ -251,6 +262,26 @@ def bench_inference(dev: torch.device, *, config: str = "C1", batch: int = 256, 
 
 
 # --- the command ----------------------------------------------------------------------------------------
+def cpu_peak_gflops(threads: int | None = None, cpuinfo: str | None = None) -> dict | None:
+    """Nominal fp32 peak of the cores torch computes on: threads x clock x FLOPs per cycle, the last from
+    the vector extensions (`cpuinfo`, by default /proc/cpuinfo): 32 with AVX2 + FMA (two 256-bit FMA pipes,
+    as on AMD Zen 2-4 and Intel since Haswell), 64 with AVX-512. None where it is not readable (not Linux)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = open("/proc/cpuinfo").read()
+        except OSError:
+            return None
+    info = cpuinfo
+    flags = next((ln.split(":", 1)[1].split() for ln in info.splitlines() if ln.startswith("flags")), [])
+    mhz = [float(ln.split(":", 1)[1]) for ln in info.splitlines() if ln.startswith("cpu MHz")]
+    per_cycle = 64 if "avx512f" in flags else 32 if {"avx2", "fma"} <= set(flags) else 16 if "avx" in flags else 8
+    if not mhz:
+        return None
+    threads = threads or torch.get_num_threads()
+    return {"gflops": threads * mhz[0] / 1000 * per_cycle, "threads": threads, "ghz": mhz[0] / 1000,
+            "flop_per_cycle": per_cycle, "how": "threads x clock (cpu MHz) x fp32 FLOPs per cycle per core"}
+
+
 def hardware_stamp(dev: torch.device) -> dict:
     stamp = {"device": device_name(dev), "cpu": cpu_model(), "cpu_count": os.cpu_count(),
              "torch_threads": torch.get_num_threads(), "torch_version": torch.__version__,
@@ -290,6 +321,9 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
         decode_s = time.perf_counter() - t
         runs = {"fast": prepare_fast(decoded, labels, dev, config=config, batch_size=batch_size, seed=seed,
                                      compile=compile, compile_mode=compile_mode)}
+        if dev.type == "cpu":  # what the CPU layer rewrites (accel.for_device) buy, in the same run
+            runs["plain_layers"] = prepare_fast(decoded, labels, dev, config=config, batch_size=batch_size,
+                                                seed=seed, plain_layers=True)
         if not skip_baseline:
             runs["baseline"] = prepare_baseline(items, dev, config=config, batch_size=batch_size,
                                                 workers=workers, seed=seed)
@@ -305,6 +339,14 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
     fast = _summary(images, times["fast"], outs["fast"], decode_s=decode_s, interleaved_batches=chunk,
                     **runs["fast"][1])
     base = _summary(images, times["baseline"], outs["baseline"], **runs["baseline"][1]) if not skip_baseline else None
+    plain = (_summary(images, times["plain_layers"], outs["plain_layers"], **runs["plain_layers"][1])
+             if "plain_layers" in runs else None)
+    train_gflop = 3 * summary["gflops"]  # forward + backward (two products per forward one) per image
+    peak = cpu_peak_gflops() if dev.type == "cpu" else None
+    for path in (fast, plain, base):
+        if path is not None:
+            path["gflops_per_s"] = path["images_per_s"] * train_gflop
+            path["share_of_peak"] = path["gflops_per_s"] / peak["gflops"] if peak else None
     inf = bench_inference(dev, config=config, batch=inference_batch, repeats=repeats, seed=seed)
     per_epoch = FER2013_TRAIN / fast["images_per_s"]
     return {
@@ -313,8 +355,10 @@ def bench(device: str = "cpu", images: int = 256, epochs: int = 1, *, config: st
         "config": config, "model": summary["model"], "parameters": summary["parameters"],
         "gflops": summary["gflops"], "images": images, "epochs": epochs,
         "batch_size": batch_size, "image_size": 64, "optimizer": f"SGD lr {LR}, momentum {MOMENTUM}, wd {WEIGHT_DECAY}",
-        "fast": fast, "baseline": base,
+        "fast": fast, "plain_layers": plain, "baseline": base,
         "speedup": fast["images_per_s"] / base["images_per_s"] if base else None,
+        "layer_speedup": fast["images_per_s"] / plain["images_per_s"] if plain else None,
+        "train_gflop_per_image": train_gflop, "cpu_peak": peak,
         "inference": inf,
         "paper_run_estimate_min": {  # 80 epochs over FER2013's 28,709 training images, training steps only
             "fast": PAPER_EPOCHS * per_epoch / 60,
@@ -329,10 +373,18 @@ def format_bench(r: dict) -> str:
              f"batch {r['batch_size']} (load average {r.get('load_average_1min', float('nan')):.1f})",
              f"  fast:     {r['fast']['images_per_s']:8.1f} images/s  ({r['fast']['pipeline']}; "
              f"one-time decode {r['fast']['decode_s']:.2f} s)"]
+    if r.get("plain_layers"):
+        lines.append(f"  plain layers: {r['plain_layers']['images_per_s']:4.1f} images/s  (the same path, every conv "
+                     f"through oneDNN; the layer rewrites give {r['layer_speedup']:.2f}x)")
     if r["baseline"]:
         lines.append(f"  baseline: {r['baseline']['images_per_s']:8.1f} images/s  ({r['baseline']['pipeline']}, "
                      f"{r['baseline']['workers']} workers)")
         lines.append(f"  speed-up: {r['speedup']:.2f}x")
+    if r.get("cpu_peak"):
+        p = r["cpu_peak"]
+        lines.append(f"  fp32 work: fast {r['fast']['gflops_per_s']:.1f} GFLOP/s = {r['fast']['share_of_peak']:.0%} of "
+                     f"the cores' nominal peak {p['gflops']:.0f} GFLOP/s ({p['threads']} x {p['ghz']:.2f} GHz x "
+                     f"{p['flop_per_cycle']}; {r['train_gflop_per_image']:.2f} GFLOP per training image)")
     i = r["inference"]
     lines.append(f"  inference: batch 1 {i['batch1_ms']:.2f} ms (plain eval {i['batch1_ms_plain']:.2f} ms), "
                  f"batch {i['batch']} {i['batched_images_per_s']:.0f} images/s")

@@ -28,7 +28,9 @@ the epochs run again are statistically, not bitwise, the same.
 Speed on CUDA (`resemote.accel`): bf16 autocast, channels_last and the fused SGD; `compile_mode` (e.g.
 `reduce-overhead`: CUDA graphs) compiles the forward pass and loss of full batches (`accel.StaticCompiled`;
 the epoch's smaller last batch runs eagerly). Nothing in an epoch waits for the GPU until its summed loss
-and correct count are read at the end, and validation's logits once.
+and correct count are read at the end, and validation's logits once. On the CPU: the fused SGD, freed memory
+kept in the heap, and the residual blocks' convs on small maps as matrix products (`resemote.gemmconv`),
+all plain fp32.
 """
 from __future__ import annotations
 
@@ -227,7 +229,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
 
     torch.manual_seed(seed)
     accel.keep_freed_memory(dev)  # CPU: no mmap/munmap of the gradients every step
-    model = accel.to_channels_last(create_model(config).to(dev), dev)  # NHWC on CUDA only
+    model = accel.for_device(create_model(config).to(dev), dev)  # NHWC on CUDA, small-map convs as GEMMs on the CPU
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)
     weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
@@ -351,6 +353,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
             summary: dict, compile_mode: str | None = None) -> dict:
     """Evaluate the selected weights on the test split, once, and write metrics.json."""
     model, _ = load_model(out / "model.safetensors", dev)
+    model = accel.for_device(model, dev)  # the layers validation ran with
     test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
                     flip_seed=params["seed"] if flips else None)
     metrics = {

@@ -33,6 +33,14 @@ def test_bench_json_on_cpu():
     for k in ("fast", "baseline"):
         assert r[k]["images_per_s"] > 0 and len(r[k]["epoch_seconds"]) == 1 and np.isfinite(r[k]["train_loss"][0])
     assert r["speedup"] == pytest.approx(r["fast"]["images_per_s"] / r["baseline"]["images_per_s"])
+    # the same path with every conv through oneDNN, timed in the same run: what the layer rewrites buy
+    assert r["layer_speedup"] == pytest.approx(r["fast"]["images_per_s"] / r["plain_layers"]["images_per_s"])
+    assert "small-map convs as GEMMs" in r["fast"]["pipeline"]
+    assert "small-map" not in r["plain_layers"]["pipeline"]
+    assert r["fast"]["gflops_per_s"] == pytest.approx(r["fast"]["images_per_s"] * 3 * r["gflops"])
+    if r["cpu_peak"]:  # Linux
+        assert r["fast"]["share_of_peak"] == pytest.approx(r["fast"]["gflops_per_s"] / r["cpu_peak"]["gflops"])
+        assert "plain layers:" in B.format_bench(r) and "of the cores' nominal peak" in B.format_bench(r)
     assert "fused SGD" in r["fast"]["pipeline"] and not r["fast"]["compiled"]
     assert r["fast"]["interleaved_batches"] == 1  # CPU: the paths alternate batch by batch
     i = r["inference"]
@@ -40,6 +48,15 @@ def test_bench_json_on_cpu():
     assert i["max_abs_logit_diff_fast_vs_plain"] < 1e-4 and not i["bf16_autocast"]
     assert r["paper_run_estimate_min"]["paper"] == 180.0
     assert "fast:" in B.format_bench(r)
+
+
+def test_cpu_peak_from_the_vector_extensions():
+    info = "processor\t: 0\ncpu MHz\t\t: 2000.000\nflags\t\t: fpu sse2 avx avx2 fma\n"
+    p = B.cpu_peak_gflops(threads=2, cpuinfo=info)
+    assert p["gflops"] == pytest.approx(2 * 2.0 * 32) and p["flop_per_cycle"] == 32
+    assert B.cpu_peak_gflops(4, info.replace("fma", "fma avx512f"))["gflops"] == pytest.approx(4 * 2.0 * 64)
+    assert B.cpu_peak_gflops(1, info.replace(" avx2 fma", ""))["flop_per_cycle"] == 16
+    assert B.cpu_peak_gflops(1, "flags\t: avx2 fma\n") is None  # no clock: no figure rather than a guess
 
 
 def test_bench_errors_are_one_line(capsys):
