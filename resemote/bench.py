@@ -188,13 +188,9 @@ def prepare_fast(images: np.ndarray, labels: np.ndarray, dev: torch.device, *, c
     accuracy), description). `compile_mode` alone implies `compile`; `compile` alone is mode "default".
     `plain_layers`: the model's own layers, without `accel.for_device` (on the CPU: oneDNN for every conv,
     the step as it was before the small-map GEMMs)."""
-    from .training import train_one_epoch, training_forward
-    accel.keep_freed_memory(dev)  # as `train` does
-    model = _model(config, dev, seed)
-    if not plain_layers:
-        model = accel.for_device(model, dev)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, weight_decay=WEIGHT_DECAY,
-                          **accel.sgd_options(dev))
+    from .training import model_and_optimizer, train_one_epoch, training_forward
+    torch.manual_seed(seed)
+    model, opt = model_and_optimizer(config, dev, LR, MOMENTUM, WEIGHT_DECAY, device_layers=not plain_layers)
     mode = (compile_mode or "default") if compile or compile_mode else None
     forward = accel.StaticCompiled(training_forward(model, None, dev), dev, mode, batch_size)
     data = DeviceImages(images, labels, dev)

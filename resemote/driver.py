@@ -20,16 +20,15 @@ from .results import FAILED
 
 
 def seconds_per_image(config: str, device: str, batch_size: int, image_size: int, steps: int = 3) -> float:
-    """Training seconds per image of `config` on `device`, timed over a few steps of random faces."""
+    """Training seconds per image of `config` on `device`, timed over a few steps of random faces with the
+    model and optimizer set up as `train` sets them up (`training.model_and_optimizer`)."""
     import numpy as np
     import torch
     from .pipeline import DeviceImages
-    from .training import resolve_device, train_one_epoch
-    from .zoo import create_model
+    from .training import model_and_optimizer, resolve_device, train_one_epoch
     dev = resolve_device(device)
     torch.manual_seed(0)
-    model = create_model(config).to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    model, opt = model_and_optimizer(config, dev, lr=1e-3, momentum=0.9, weight_decay=1e-4)
     n = batch_size * (steps + 1)
     data = DeviceImages(np.random.default_rng(0).integers(0, 256, (n, image_size, image_size), dtype=np.uint8),
                         np.arange(n) % 7, dev)

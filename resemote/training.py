@@ -146,6 +146,20 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def model_and_optimizer(config: str, dev: torch.device, lr: float, momentum: float, weight_decay: float, *,
+                        device_layers: bool = True) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """A fresh model `config` on `dev` and its SGD, set up as `train` steps them (and as `resemote bench` and
+    the book's time estimate time them): freed memory kept in the heap on the CPU, the layers as they run
+    fastest on `dev` (`accel.for_device`; `device_layers=False` keeps the model's own), the fused update."""
+    accel.keep_freed_memory(dev)  # CPU: no mmap/munmap of the gradients every step
+    model = create_model(config).to(dev)
+    if device_layers:
+        model = accel.for_device(model, dev)  # NHWC on CUDA, small-map convs as GEMMs on the CPU
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
+                          **accel.sgd_options(dev))
+    return model, opt
+
+
 def training_forward(model: torch.nn.Module, weights: torch.Tensor | None, device: torch.device | str
                      ) -> Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """`(x, y) -> (mean loss, number correct)` of one training batch: the part of a step that
@@ -228,13 +242,10 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         return results.load_run(out).metrics
 
     torch.manual_seed(seed)
-    accel.keep_freed_memory(dev)  # CPU: no mmap/munmap of the gradients every step
-    model = accel.for_device(create_model(config).to(dev), dev)  # NHWC on CUDA, small-map convs as GEMMs on the CPU
+    model, opt = model_and_optimizer(config, dev, lr, proto.momentum, proto.weight_decay)
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)
     weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=proto.momentum, weight_decay=proto.weight_decay,
-                          **accel.sgd_options(dev))  # fused update (CUDA, CPU)
     sched = (torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=proto.plateau_factor,
                                                         patience=proto.plateau_patience)
              if proto.plateau_factor else None)
