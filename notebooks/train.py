@@ -58,7 +58,12 @@ if importlib.util.find_spec("resemote") is None:
     print(f"installed resemote from {REPOSITORY} into {clone}")
 from resemote.training import git_commit  # noqa: E402
 
-print(f'resemote at commit {git_commit()}: to run this code elsewhere, set COMMIT = "{git_commit()}"')
+commit = git_commit()
+if commit == "unknown":
+    print("resemote here is not a git checkout: its commit is unknown")
+else:
+    print(f'resemote at commit {commit}: to run this code elsewhere, set COMMIT = "{commit.removesuffix("-dirty")}"'
+          + (" (plus the uncommitted changes this checkout had)" if commit.endswith("-dirty") else ""))
 
 # %% tags=["parameters"]
 dataset = "fer2013"         # fer2013 | rafdb | affectnet | expw (synthetic data is read as fer2013)

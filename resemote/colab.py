@@ -33,9 +33,11 @@ class T4Estimate:
 
     def markdown(self) -> str:
         lo, hi = (_duration(h) for h in self.hours)
-        return (f"**Estimate, not a measurement:** this run ({self.config}, {self.epochs} epochs of "
-                f"{self.n_train:,} training images, {self.n_val:,} validated every epoch, {self.n_test:,} tested "
-                f"once, {self.image_size} x {self.image_size}) needs about {self.total_pflops:,.1f} PFLOP "
+        work = f"{self.total_pflops:,.1f} PFLOP" if self.total_pflops >= 1 else f"{self.total_pflops * 1e3:,.2g} TFLOP"
+        return (f"**Estimate, not a measurement:** this run ({self.config}, {self.epochs} "
+                f"epoch{'s' if self.epochs != 1 else ''} of {self.n_train:,} training images, {self.n_val:,} "
+                f"validated every epoch, {self.n_test:,} tested once, {self.image_size} x {self.image_size}) "
+                f"needs about {work} "
                 f"({self.gflops_per_image:.2f} GFLOP forward per image, x3 for a training step), which on a Colab "
                 f"T4 (peak {T4_FP32_TFLOPS} TFLOPS FP32, assumed to sustain {UTILISATION[0]:.0%}-{UTILISATION[1]:.0%} "
                 f"of it) is **{lo} to {hi}** of GPU time, plus the set-up (installing the package, decoding the "
@@ -47,6 +49,8 @@ class T4Estimate:
 
 
 def _duration(hours: float) -> str:
+    if hours * 60 < 1:
+        return f"{hours * 3600:.2g} s"
     return f"{hours * 60:.0f} min" if hours < 2 else f"{hours:.1f} h"
 
 
