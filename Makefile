@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test book setup clean
+.PHONY: test book setup clean publish
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ PROFILE ?= auto
 
 book: $(STAMP)
 	$(BIN)/python -m resemote book --profile $(PROFILE)
+
+# push the book built here (_build/html) to the gh-pages branch with ghp-import; refuses a book built from a
+# dirty checkout or from another commit than the one checked out now (resemote/pages.py)
+publish: $(STAMP)
+	$(BIN)/python -m resemote.pages _build/html
 
 clean:
 	rm -rf _build

@@ -25,6 +25,46 @@
 # is `data/<dataset>`, and the run is written to `runs/<id>`, the directory `make book` reads for exactly
 # these settings, so the book shows it.
 
+# %% [markdown]
+# ## Set-up: running it on a GPU (Google Colab)
+# [Open in Colab](https://colab.research.google.com/github/resemote-companion/resemote-companion/blob/main/notebooks/train.ipynb)
+# (a run page's launch button opens this notebook at the commit the book was built from). Where the `resemote`
+# package is importable (a clone after `make test` or `make book`), the next cell does nothing. Elsewhere, as in
+# Colab, it clones the repository at `COMMIT` (the commit this cell printed on the run page, for the same code;
+# empty: the default branch) and installs it with pip, a few minutes. It mounts nothing and downloads no data:
+# put the dataset, as distributed, under `data/<dataset>/` of the clone (in Colab, upload it or copy it from
+# your Drive yourself; `data/README.md` says what each loader expects). The run is written to `runs/<id>/` of
+# the clone; `resemote publish runs/<id>` there, then a pull request with the new `results/` record, is how a
+# finished run reaches the book (the README's *Real data and recorded results*).
+
+# %%
+import importlib.util
+import os
+import subprocess
+import sys
+
+REPOSITORY = "https://github.com/resemote-companion/resemote-companion"
+COMMIT = ""  # the commit to install where the package is missing; empty: the default branch
+
+if importlib.util.find_spec("resemote") is None:
+    clone = os.path.abspath("resemote-companion")
+    if not os.path.isdir(clone):
+        subprocess.run(["git", "clone", "--quiet", REPOSITORY, clone], check=True)
+    if COMMIT:
+        subprocess.run(["git", "-C", clone, "checkout", "--quiet", COMMIT], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", clone], check=True)
+    sys.path.insert(0, clone)  # an editable install is seen by new processes only; this kernel needs the path
+    os.chdir(clone)            # data/<dataset>/ and runs/ are the clone's
+    print(f"installed resemote from {REPOSITORY} into {clone}")
+from resemote.training import git_commit  # noqa: E402
+
+commit = git_commit()
+if commit == "unknown":
+    print("resemote here is not a git checkout: its commit is unknown")
+else:
+    print(f'resemote at commit {commit}: to run this code elsewhere, set COMMIT = "{commit.removesuffix("-dirty")}"'
+          + (" (plus the uncommitted changes this checkout had)" if commit.endswith("-dirty") else ""))
+
 # %% tags=["parameters"]
 dataset = "fer2013"         # fer2013 | rafdb | affectnet | expw (synthetic data is read as fer2013)
 root = ""                   # the dataset folder; empty: data/<dataset>
@@ -44,6 +84,8 @@ from resemote.results import load_run
 from resemote.training import train
 
 run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size)
+if not os.path.isdir(run.root):
+    raise FileNotFoundError(f"no dataset at {run.root}: put {dataset} there as distributed (data/README.md)")
 out = out or f"runs/{run.id}"
 print(f"run {run.id}: {run.budget()}, seed {run.seed}, written to {out}")
 if run.synthetic:
@@ -57,6 +99,15 @@ if run.synthetic:
 # NBVAL_CHECK_OUTPUT
 summary = stats.dataset_stats(run.dataset, run.root)
 summary["splits"]
+
+# %% [markdown]
+# ## What it costs on a Colab T4
+# Estimated from the network's FLOPs and the T4's peak rate, never measured here (`resemote.colab` says how).
+
+# %%
+from resemote import colab
+
+colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size)
 
 # %% [markdown]
 # ## Training

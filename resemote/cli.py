@@ -64,20 +64,70 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
 
 
 def cmd_predict(a: argparse.Namespace) -> int:
-    from .predict import FACE_MARGIN, format_result, load_for_predict, predict_files, summary
+    from pathlib import Path
+    from .predict import FACE_MARGIN, IMAGE_SUFFIXES, format_result, load_for_predict, predict_files, summary
     margin = FACE_MARGIN if a.margin is None else a.margin
-    model, meta, size = load_for_predict(a.checkpoint, a.device)
+    # photos: folders and image files; any other path is read as a video (resemote/video.py)
+    photos = [p for p in a.paths if Path(p).is_dir() or Path(p).suffix.lower() in IMAGE_SUFFIXES]
+    videos = [p for p in a.paths if p not in photos]
+    if not a.paths and a.camera is None:
+        raise ResEmoteError("expected photos, folders or video files, or --camera INDEX")
+    camera = None
+    if videos or a.camera is not None:
+        from .video import check_settings, open_camera, open_video
+        if a.cam or a.cam_class is not None:
+            raise ResEmoteError("Grad-CAM (--cam) is for photos; not for videos or the camera")
+        check_settings(a.every, margin)
+        for v in videos:  # every video and the camera open before any work starts
+            open_video(v).release()
+        camera = open_camera(a.camera) if a.camera is not None else None
+    try:
+        model, meta, size = load_for_predict(a.checkpoint, a.device)
+    except BaseException:
+        if camera is not None:
+            camera.release()
+        raise
     results = []
-    for r in predict_files(a.paths, model, size=size, out=a.out, cam=a.cam or a.cam_class is not None,
-                           cam_class=a.cam_class, cam_layer=a.cam_layer, margin=margin, batch_size=a.batch_size):
-        results.append(r)
-        if r.error:
-            print(f"resemote: {r.error}", file=sys.stderr)
-        elif not a.json:
-            print(format_result(r), flush=True)
+    if photos:
+        for r in predict_files(photos, model, size=size, out=a.out, cam=a.cam or a.cam_class is not None,
+                               cam_class=a.cam_class, cam_layer=a.cam_layer, margin=margin, batch_size=a.batch_size):
+            results.append(r)
+            if r.error:
+                print(f"resemote: {r.error}", file=sys.stderr)
+            elif not a.json:
+                print(format_result(r), flush=True)
+    sessions = _predict_videos(a, videos, camera, model, meta, size, margin)
     if a.json:
-        _print_json(summary(a.checkpoint, meta, results, margin))
+        doc = summary(a.checkpoint, meta, results, margin)
+        _print_json({**doc, "videos": [s.as_dict() for s in sessions]} if sessions else doc)
+    if any(s.stopped == "interrupted (Ctrl-C)" and not s.camera for s in sessions):
+        return 130  # a video file cut short; its files are kept
     return 1 if any(r.error for r in results) else 0
+
+
+def _predict_videos(a: argparse.Namespace, videos: list[str], camera, model, meta: dict, size: int,
+                    margin: float) -> list:
+    from .video import format_video, predict_camera, predict_video
+    out = a.out or "emotions"
+    kw = dict(size=size, every=a.every, margin=margin, max_frames=a.frames,
+              meta={"checkpoint": str(a.checkpoint), "config": meta.get("config")})
+    sessions = []
+    for v in videos:
+        sessions.append(predict_video(v, model, out, **kw))
+        if not a.json:
+            print(format_video(sessions[-1]), flush=True)
+        if sessions[-1].stopped == "interrupted (Ctrl-C)":
+            if camera is not None:
+                camera.release()
+            return sessions
+    if camera is not None:
+        if not a.json:
+            print(f"camera {a.camera}: Ctrl-C stops", file=sys.stderr, flush=True)
+        sessions.append(predict_camera(a.camera, model, out, cap=camera, show=not a.no_window, progress=False,
+                                       on_window=lambda note: print(f"resemote: {note}", file=sys.stderr), **kw))
+        if not a.json:
+            print(format_video(sessions[-1]), flush=True)
+    return sessions
 
 
 def cmd_import_official(a: argparse.Namespace) -> None:
@@ -177,13 +227,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="flip test images at random (seeded), as the released code does")
     s.set_defaults(func=cmd_evaluate)
 
-    s = sub.add_parser("predict", help="the emotion of every face in photos (Haar-cascade detection)",
+    s = sub.add_parser("predict", help="the emotion of every face in photos, videos or a camera (Haar-cascade "
+                                       "detection)",
                        description="Detect faces (OpenCV's Haar cascade), crop each with a margin, and classify it "
-                                   "with the training transform. Exit status 1 if any file could not be read.")
-    s.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
+                                   "with the training transform. Videos and the camera: a per-frame CSV, an "
+                                   "annotated video, a timeline plot and a JSON summary in --out (default: emotions/). "
+                                   "Exit status 1 if any photo could not be read.")
+    s.add_argument("paths", nargs="*", metavar="PATH", help="image files, folders (searched recursively), or video "
+                                                             "files (any other file: whatever OpenCV's VideoCapture reads)")
+    s.add_argument("--camera", type=int, metavar="INDEX", help="read camera INDEX (0: the first) until Ctrl-C")
+    s.add_argument("--every", type=int, default=1, metavar="K", help="videos, camera: analyse every K-th frame "
+                                                                     "(the frames between keep the last boxes)")
+    s.add_argument("--frames", type=int, metavar="N", help="videos, camera: stop after N frames")
+    s.add_argument("--no-window", action="store_true", help="camera: no live window even where a display exists")
     s.add_argument("--checkpoint", required=True, help="ours (.safetensors + .json) or released (.pt/.pth)")
     s.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    s.add_argument("--out", help="folder for annotated copies (and Grad-CAM overlays)")
+    s.add_argument("--out", help="folder for annotated copies (and Grad-CAM overlays); videos and the camera: "
+                                 "their outputs (default: emotions/)")
     s.add_argument("--cam", action="store_true", help="write a Grad-CAM overlay per face (needs --out)")
     s.add_argument("--cam-class", metavar="NAME", help="Grad-CAM for this class instead of the top one (implies --cam)")
     s.add_argument("--cam-layer", default="auto",

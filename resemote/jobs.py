@@ -121,12 +121,16 @@ def job_cross(w: Workflow, rid: str, name: str) -> None:
 def job_book(w: Workflow) -> Path:
     """Write runs/index.json (what every chapter reads), stage the book's sources with the executed
     pages, and build it with Jupyter Book, warnings as errors."""
+    from .pages import build_stamp, write_stamp
+    stamp = build_stamp()  # before building: what the book is built from (`make publish` checks it)
     entries, meta = w.index_entries()
     runs = w.path(w.runs_dir)
     write_index(runs / "index.json", entries, **meta)
     src, out = w.path(w.out_dir) / "src", w.path(w.out_dir)
     stage_book(w, entries, meta, src)
-    env = {**os.environ, "RESEMOTE_RUNS": str(runs.resolve())}
+    env = {**os.environ, "RESEMOTE_RUNS": str(runs.resolve()),
+           # launch buttons open the notebooks at this commit (resemote/launch.py); a dirty build has none
+           "RESEMOTE_BOOK_COMMIT": stamp["commit"] if stamp["commit"] and not stamp["dirty"] else ""}
     jb = Path(sys.executable).with_name("jupyter-book")
     # --all: staged sources keep their files' times, so an incremental build would keep chapters that read
     # results from an earlier build; they are cheap, rebuild them all
@@ -141,6 +145,7 @@ def job_book(w: Workflow) -> Path:
     if html.exists():
         shutil.rmtree(html)
     (out / "_build" / "html").rename(html)
+    write_stamp(html, stamp)
     print(f"book built in {time.time() - t0:.0f} s: {repo_relative(html / 'index.html')}")
     return html
 

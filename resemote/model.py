@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .zoo import count_parameters  # noqa: F401  (defined once, in the registry; importable from here too)
+from .util import count_parameters  # noqa: F401  (defined once, below model, baselines and zoo; importable here too)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from .errors import ResEmoteError
+from .util import count_parameters  # noqa: F401  (re-exported: the registry's documented API)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -87,11 +88,6 @@ def get_spec(name: str) -> ModelSpec:
 def create_model(name: str, num_classes: int = 7) -> "nn.Module":
     """A freshly (randomly) initialised network `name` with `num_classes` outputs."""
     return get_spec(name).build(num_classes)
-
-
-def count_parameters(model: "nn.Module") -> int:
-    """Learnable and non-learnable parameters (not buffers), each shared module counted once."""
-    return sum(p.numel() for p in model.parameters())
 
 
 def conv_linear_macs(model: "nn.Module", image_size: int = 64) -> dict[str, int]:

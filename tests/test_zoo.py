@@ -98,6 +98,17 @@ def test_parameters_and_flops_match_hand_counts(name):
     assert (s["parameters"], s["gflops"]) == (params, flops / 1e9) and s["model"] == MODELS[name].title
 
 
+def test_model_baselines_and_zoo_import_no_circle():
+    """count_parameters lives below all three (resemote.util); the networks never import the registry."""
+    from resemote import baselines, model, util, zoo
+    from resemote.engine import _imports
+    from pathlib import Path
+    deps = {m.__name__: _imports(m.__name__, Path(m.__file__)) for m in (model, baselines, zoo, util)}
+    assert "resemote.zoo" not in deps["resemote.model"] | deps["resemote.baselines"]
+    assert not {d for d in deps["resemote.util"] if d != "resemote"}
+    assert model.count_parameters is zoo.count_parameters is util.count_parameters
+
+
 def test_c1_is_unchanged():
     assert EXPECTED["C1"][0] == 80_238_599 and 0.66e9 < EXPECTED["C1"][1] < 0.68e9
 
