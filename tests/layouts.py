@@ -19,6 +19,8 @@ from PIL import Image
 
 from resemote.data.classes import CLASSES, canonical_to_native
 
+NATIVE_TO_CANONICAL_EXPW = {n: c for c, n in canonical_to_native("expw").items()}
+
 Counts = dict[str, Sequence[int]]  # split -> 7 counts in canonical order
 
 
@@ -31,6 +33,7 @@ class Layout:
     malformed: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)   # files a loader leaves out on purpose (not damage)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (original, copy) planted under two names
 
 
 def _as_dict(counts: Counts) -> dict[str, dict[str, int]]:
@@ -198,10 +201,13 @@ def make_affectnet(root: str | Path, counts: Counts, header: bool | dict[str, bo
 # --- ExpW --------------------------------------------------------------------------------------------
 
 def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Sequence[int] = (1, 2, 3),
-              missing: int = 1, corrupt: int = 1, malformed: int = 1, seed: int = 0) -> Layout:
+              missing: int = 1, corrupt: int = 1, malformed: int = 1, copies: int = 0, seed: int = 0) -> Layout:
     """label/label.lst + image/origin/<photo>.jpg, several faces per photo (cycling faces_per_photo).
     `counts` is per canonical class over the whole dataset (ExpW has no official split): Layout.counts
-    holds it under the key "all". The missing photo holds 2 extra faces; the corrupt photo is counted."""
+    holds it under the key "all". The missing photo holds 2 extra faces; the corrupt photo is counted.
+    `copies` photos are saved again, byte for byte, under another name (copy_<k>.jpg) with the same faces
+    and labels, as real ExpW holds the same picture under several names: their faces are extra (counted in
+    Layout.counts) and Layout.copies lists the (photo, copy) name pairs."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     to_native = canonical_to_native("expw")
@@ -223,6 +229,15 @@ def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Seque
             lines.append(f"{name} {face} {top} {left} {left + 24} {top + 30} {rng.uniform(20, 90):.2f} "
                          f"{to_native[int(y)]}")
         photo += 1
+    good = [n for n in dict.fromkeys(l.split()[0] for l in lines) if f"image/origin/{n}" not in out.corrupt]
+    for k, name in enumerate(good[:copies]):
+        copy = f"copy_{k:05d}.jpg"
+        (root / "image" / "origin" / copy).write_bytes((root / "image" / "origin" / name).read_bytes())
+        for l in [l for l in lines if l.split()[0] == name]:
+            lines.append(" ".join([copy] + l.split()[1:]))
+            y = NATIVE_TO_CANONICAL_EXPW[int(l.split()[7])]
+            out.counts["all"][CLASSES[y]] += 1
+        out.copies.append((name, copy))
     for k in range(missing):
         for face in range(2):
             lines.append(f"gone_{k}.jpg {face} 3 {4 + 30 * face} {28 + 30 * face} 33 50.0 3")
