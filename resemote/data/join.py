@@ -225,18 +225,16 @@ def _add(total: dict, t: dict) -> None:
 def agreement_record(ferplus_root, fer2013_root, progress: bool = True) -> dict:
     """`label_agreement` of the two copies with its provenance (commit, date, both copies' identity): what
     `resemote ferplus-agreement --record` commits. Counts only."""
+    from ..stats import _fingerprint
     from ..training import git_commit
     from .ferplus import FERPlus
     join = join_ferplus_fer2013(ferplus_root, fer2013_root, progress=progress)
     a = label_agreement(join)
+    # the data fingerprints that runs and dataset pages record for these copies (decode cache: cheap when made)
     return {**a, "ferplus_release": FERPlus(ferplus_root, "test").release,
-            "ferplus_fingerprint": _short(join["ferplus"]["fingerprints"]),
-            "fer2013_fingerprint": _short(join["fer2013"]["fingerprints"]),
+            "ferplus_fingerprint": _fingerprint("ferplus", ferplus_root),
+            "fer2013_fingerprint": _fingerprint("fer2013", fer2013_root),
             "commit": git_commit(), "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-
-
-def _short(parts: list[str]) -> str:
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 # --- a FER2013 run against both label sets ------------------------------------------------------------------
@@ -275,6 +273,7 @@ def score_checkpoint(checkpoint: str | Path, fer2013_root, ferplus_root, device:
     from ..checkpoint import load_model
     from ..evaluation import device_name, predict
     from ..pipeline import DeviceImages
+    from ..stats import _fingerprint
     from ..training import git_commit, resolve_device
     from .cache import decode
     from .fer2013 import FER2013
@@ -292,7 +291,7 @@ def score_checkpoint(checkpoint: str | Path, fer2013_root, ferplus_root, device:
     out = score_predictions(pred, join, dict(zip(d.refs, d.labels.tolist())))
     return {"checkpoint": Path(str(checkpoint)).name, "config": meta.get("config"), "trained_on": prov.get("dataset"),
             "split": "test (PrivateTest)", **out, "tolerance": join["tolerance"], "fer2013_release": ds.release,
-            "fer2013_fingerprint": d.fingerprint, "ferplus_fingerprint": _short(join["ferplus"]["fingerprints"]),
+            "fer2013_fingerprint": d.fingerprint, "ferplus_fingerprint": _fingerprint("ferplus", ferplus_root),
             "device": device_name(dev), "git_commit": git_commit(),
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
