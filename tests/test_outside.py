@@ -97,6 +97,14 @@ def test_outside_claims_and_the_ferplus_row(tmp_path):
     assert "C1 trained on FER2013" in ck["model"] and "reduced budget" in ck["model"]
     assert t.loc["JAFFE", "released repository's README (claim)"] == "- (no claim)"
     assert t.loc["JAFFE", "classes"] == "7 classes tested"
+    # no cross result yet: the command that makes it
+    no_cross = [e for e in entries if e.info.get("cross")]
+    for e in no_cross:
+        e.info["cross"] = {}
+    t = report.outside_claims_table(entries, root=tmp_path / "runs").set_index("test set")
+    assert t.loc["CK+", "this companion"] == report.NOT_RUN
+    assert "python -m resemote.jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]
+    assert "python -m resemote.jobs cross ferplus-C1-s0-FAKE --name jaffe" in t.loc["JAFFE", "model"]
     plus = t.loc[report.TITLES["ferplus"]]
     assert plus["released repository's README (claim)"].startswith("91.64% (8 classes")
     assert plus["this companion"] == report.NOT_RUN

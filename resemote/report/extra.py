@@ -57,9 +57,14 @@ def outside_claims_table(entries: list[Entry], root: str | Path | None = None) -
         base = {"test set": TITLES[name],
                 "released repository's README (claim)": (f"{claim[0]:.2f}% ({claim[1]})" if claim else
                                                           "- (no claim)")}
-        if not ours:
-            rows.append({**base, "this companion": NOT_RUN, "model": "a Table III C1 run (FER2013 or FER+)",
-                         "classes": "-"})
+        if not ours:  # the engine's cross job makes it once a Table III run has finished
+            todo = [e.id for d in ("fer2013", "ferplus") for e in select(
+                entries, experiment="table3", dataset=d, config="C1", synthetic=False, finished=False)]
+            rows.append({**base, "this companion": NOT_RUN, "classes": "-",
+                         "model": (f"made by `make book` with data/{name} present, once a Table III C1 run has "
+                                   "finished: " + "; ".join(f"python -m resemote.jobs cross {i} --name {name}"
+                                                           for i in todo)) if todo else
+                         f"a Table III C1 run (FER2013 or FER+), then `make book` with data/{name} present"})
         for e, m in ours:
             lo, hi = m["accuracy_ci95"]
             rows.append({**base, "this companion": f"{_pct(m['accuracy'])} (95% CI {_pct(lo)}-{_pct(hi)}, "
