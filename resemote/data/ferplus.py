@@ -19,7 +19,8 @@ have seven outputs, so two label modes:
   (`dropped["Contempt"]`), as CK+'s contempt is. The eight-class counts are therefore the seven class
   counts plus `dropped["Contempt"]`, and Tables I-II show them so;
 - `majority8`: the same labels with contempt kept as an eighth class (`classes` ends with "Contempt", label
-  7), for eight-class work outside this package's 7-output models (training refuses it).
+  7), for eight-class work through the Python API (`FERPlus(root, split, mode="majority8")`); the registry
+  (`--dataset ferplus`, training, evaluation, the book) always uses `majority`.
 Faces dropped by the vote are counted by reason in `dropped` ("no majority", "unknown", "not a face").
 """
 from __future__ import annotations
