@@ -119,3 +119,15 @@ def test_cli_score_and_agreement(pair, tiny_checkpoint, tmp_path, capsys):
     assert main(["ferplus-agreement", "--ferplus", str(tmp_path / "none"), "--fer2013", str(fer)]) == 2
     err = capsys.readouterr().err.strip()
     assert "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_an_unreadable_ferplus_image_is_reported_not_fatal(pair):
+    plus, fer, truth = pair
+    bad = sorted(truth)[3]
+    (plus / bad).write_bytes(b"not a png")
+    j = J.join_ferplus_fer2013(plus, fer, progress=False)
+    f = next(f for f in j["faces"] if f["ref"] == bad)
+    assert f["candidates"] == [] and "unreadable image" in f["error"]
+    a = J.label_agreement(j)
+    assert a["splits"][truth[bad]["split"]]["unreadable"] == 1 and a["all"]["unmatched"] == 0
+

@@ -12,7 +12,8 @@ under names (`Training_N.jpg`) that are not row numbers, so the two can only be 
    finds every FER2013 file within TOLERANCE of it: no true match is lost;
 3. the exact RMS difference of each candidate. One file within TOLERANCE: *matched*. Several: *ambiguous*
    - FER2013 holds pixel-identical duplicates, and a face that has them matches each copy; all candidates
-   are kept and none is chosen. None: *unmatched* (with the nearest RMS found, for the record).
+   are kept and none is chosen. None: *unmatched* (with the nearest RMS found, for the record). A FER+ image
+   that cannot be read is reported (*unreadable*, with the reason) and joined to nothing.
 JPEG re-encoding leaves at most about 2 grey levels RMS; TOLERANCE is twice that, and the join reports the
 largest RMS it accepted. The result is cached by both copies' fingerprints (never committed: it names
 files of both datasets); `label_agreement` reduces it to counts, which may be recorded.
@@ -122,9 +123,14 @@ def join_ferplus_fer2013(ferplus_root: str | os.PathLike, fer2013_root: str | os
     b_ref = [r for d in decoded for r in d.refs]
     b_label = np.concatenate([d.labels for d in decoded])
     a = np.zeros((len(faces), SIZE, SIZE), np.uint8)
+    errors: dict[int, str] = {}  # a damaged FER+ image is reported, not joined
     for i, (_, ref, _) in enumerate(tqdm(faces, desc="read FER+", unit="img", disable=not progress, mininterval=2)):
-        a[i] = _read_gray(froot / ref)
-    matches = match_images(a, b, tolerance, progress)
+        try:
+            a[i] = _read_gray(froot / ref)
+        except (OSError, ValueError, ResEmoteError) as e:
+            errors[i] = f"unreadable image ({type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''})"
+    ok = np.array([i for i in range(len(faces)) if i not in errors], dtype=np.int64)
+    found = dict(zip(ok.tolist(), match_images(a[ok], b, tolerance, progress)))
     out = {
         "version": JOIN_VERSION, "tolerance": tolerance,
         "ferplus": {"fingerprints": ffps, "faces": len(faces)},
@@ -132,8 +138,9 @@ def join_ferplus_fer2013(ferplus_root: str | os.PathLike, fer2013_root: str | os
                     "files": len(b_ref), "skipped": sum(len(d.skipped) for d in decoded)},
         "faces": [{"split": s, "ref": ref, "votes": list(votes),
                    "candidates": [{"split": b_split[j], "ref": b_ref[j], "label": int(b_label[j]), "rms": r}
-                                  for j, r in zip(idx, rms)], "nearest_rms": near}
-                  for (s, ref, votes), (idx, rms, near) in zip(faces, matches)],
+                                  for j, r in zip(*found[i][:2])] if i in found else [],
+                   "nearest_rms": found[i][2] if i in found else None, **({"error": errors[i]} if i in errors else {})}
+                  for i, (s, ref, votes) in enumerate(faces)],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text(path, json.dumps(out))
@@ -149,7 +156,7 @@ def ferplus_outcome(votes) -> str:
 
 def _empty() -> dict:
     return {"faces": 0, "matched": 0, "ambiguous": 0, "ambiguous_one_label": 0, "ambiguous_comparable": 0,
-            "ambiguous_agree": 0, "unmatched": 0,
+            "ambiguous_agree": 0, "unmatched": 0, "unreadable": 0,
             "split_mismatch": 0, "comparable": 0, "agree": 0, "ferplus": {o: 0 for o in OUTCOMES},
             "by_class": {c: {"comparable": 0, "agree": 0, "ferplus": {o: 0 for o in OUTCOMES}} for c in CLASSES}}
 
@@ -168,6 +175,9 @@ def label_agreement(join: dict) -> dict:
         t = splits[f["split"]]
         t["faces"] += 1
         cands = f["candidates"]
+        if f.get("error"):
+            t["unreadable"] += 1
+            continue
         if not cands:
             t["unmatched"] += 1
             continue
@@ -323,7 +333,8 @@ def format_agreement(r: dict) -> str:
              f"files, tolerance {r['tolerance']:g} grey levels RMS (largest accepted {r['rms']['max']})"]
     for name, t in list(r["splits"].items()) + [("all", r["all"])]:
         lines.append(f"  {name:<6} matched {t['matched']:,}, ambiguous {t['ambiguous']:,} (one FER2013 label: "
-                     f"{t['ambiguous_one_label']:,}), unmatched {t['unmatched']:,}, other split {t['split_mismatch']:,};"
+                     f"{t['ambiguous_one_label']:,}), unmatched {t['unmatched']:,}, other split {t['split_mismatch']:,}"
+                     + (f", unreadable {t['unreadable']:,}" if t.get("unreadable") else "") + ";"
                      f" FER2013 label = FER+ majority: {_rate(t['agree'], t['comparable'])}")
     lines.append("  by FER2013 class (all splits): " + ", ".join(
         f"{c} {_rate(v['agree'], v['comparable'])}" for c, v in r["all"]["by_class"].items()))
