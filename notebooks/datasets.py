@@ -24,7 +24,7 @@
 # `papermill notebooks/datasets.ipynb out.ipynb -p dataset rafdb`.
 
 # %% tags=["parameters"]
-dataset = "fer2013"           # the loader: fer2013 | rafdb | affectnet | expw (synthetic data: fer2013)
+dataset = "fer2013"           # the loader: fer2013 | rafdb | affectnet | expw | ckplus | ferplus | jaffe (synthetic: fer2013)
 root = ""                     # the dataset folder; empty: data/<dataset>
 name = ""                     # how pages name this copy (a synthetic stand-in's folder name); empty: dataset
 out = ""                      # where to write the summary (JSON) the book reads; empty: runs/_datasets/<name>.json
@@ -52,6 +52,10 @@ datasets = [{"name": name, "kind": "live", "synthetic": bool(summary["synthetic"
 
 # %%
 report.computed_table1(datasets)
+
+# %%
+for note in report.dataset_notes(summary):  # faces with no canonical class, files left out, split grouping
+    print(note)
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -158,6 +158,25 @@ def cmd_bench(a: argparse.Namespace) -> None:
     _print_json(r) if a.json else print(format_bench(r))
 
 
+def cmd_ferplus_agreement(a: argparse.Namespace) -> None:
+    from .data.join import agreement_record, format_agreement, record_agreement
+    r = agreement_record(a.ferplus, a.fer2013, progress=not a.json)
+    _print_json(r) if a.json else print(format_agreement(r))
+    if a.record:
+        print(f"recorded in {record_agreement(r, a.record)}", file=sys.stderr if a.json else sys.stdout)
+
+
+def cmd_ferplus_score(a: argparse.Namespace) -> None:
+    from pathlib import Path
+    from .data.join import SCORE_FILE, format_score, score_checkpoint
+    from .io import write_json
+    r = score_checkpoint(a.checkpoint, a.fer2013, a.ferplus, a.device, progress=not a.json)
+    out = a.out or (Path(a.checkpoint) / SCORE_FILE if Path(a.checkpoint).is_dir() else None)
+    if out:
+        write_json(Path(out), r)
+    _print_json(r) if a.json else print(format_score(r) + (f"\nwritten to {out}" if out else ""))
+
+
 def _model_help() -> str:
     from .zoo import model_names  # no torch: the registry builds networks lazily
     return (f"network: {', '.join(model_names())} (C1 is ResEmoteNet as released, C2-C6 its ablations, the rest "
@@ -280,6 +299,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path")
     s.add_argument("--records", default="results", help="where records go (default: results/)")
     s.set_defaults(func=cmd_publish)
+
+    s = sub.add_parser("ferplus-agreement", help="join FER+ and FER2013 by pixels and count how often their labels "
+                                                 "agree, per split and class")
+    s.add_argument("--ferplus", default="data/ferplus", help="FER+ in its project's layout (default: data/ferplus)")
+    s.add_argument("--fer2013", default="data/fer2013", help="FER2013, any release (default: data/fer2013)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--record", metavar="RECORDS", help="also write the counts into RECORDS/datasets/ferplus/"
+                                                       "label-agreement.json (e.g. results; needs a clean commit)")
+    s.set_defaults(func=cmd_ferplus_agreement)
+
+    s = sub.add_parser("ferplus-score", help="a FER2013 model's PrivateTest predictions scored against FER2013's "
+                                             "labels and FER+'s majority, on the same faces")
+    s.add_argument("--checkpoint", required=True, help="a FER2013 run directory (the score is written into it as "
+                                                       "ferplus-labels.json, which `resemote publish` records) or weights")
+    s.add_argument("--ferplus", default="data/ferplus")
+    s.add_argument("--fer2013", default="data/fer2013")
+    s.add_argument("--device", default="auto")
+    s.add_argument("--out", help="where to write the score (default: into the run directory)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_ferplus_score)
 
     s = sub.add_parser("bench", help="time the training and inference paths against a released-code-style pipeline")
     s.add_argument("--device", default="cpu", help="cpu, cuda or mps")

@@ -330,7 +330,9 @@ class Workflow:
                                 "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
                                 "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
                                 "budget": r.budget(), "page": (rec["path"] / "page.ipynb").is_file(),
-                                "command": P.papermill_command(r, self.runs_dir)})
+                                "command": P.papermill_command(r, self.runs_dir),
+                                # its weights' results on other test sets, made where it ran (cross jobs)
+                                "cross": {f.stem: self.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}})
         return out or "its parameters match no run of the plan (runs.yml)"
 
     def dataset_entries(self) -> list[dict]:

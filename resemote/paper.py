@@ -97,3 +97,17 @@ OTHERS: list[tuple[str, str, str, str, str | None]] = [
     ("fer2013", "ResEmoteNet retrained on the authors' shared (leaky) copy", "about 90-92%",
      "released repository, issues #32 #40 #49", CODE),
 ]
+
+# The released repository's README (citation CODE; read at its commit fabbe68; its results section was added on
+# 2024-05-31, commit 79fce8f, the FERPlus line updated on 2024-06-06, commit 13042a5) claims accuracies on two
+# datasets the paper does not report. Its own confusion matrices (test_matrix/CKPlus_Confusion_Matrix.png,
+# test_matrix/FERPlus_Confusion_Matrix.png) show which classes were tested: dataset -> (accuracy %, classes).
+RELEASED_README_COMMIT = "fabbe68"
+RELEASED_README: dict[str, tuple[float, str]] = {
+    "ckplus": (100.0, "7 classes in the repository's CK+ confusion matrix: Happy, Surprise, Sadness, Anger, Disgust, "
+                      "Fear and Contempt (no Neutral; contempt kept as a class, so a model with a contempt output, "
+                      "trained on CK+); split and image selection not published"),
+    "ferplus": (91.64, "8 classes in the repository's FERPlus confusion matrix: the seven and Contempt (the "
+                       "standard 8-class FER+ protocol); label mode and split not stated"),
+}
+

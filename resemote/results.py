@@ -44,6 +44,9 @@ METRIC_FIELDS = (
 # the parameters that decide which cell of the plan a run (live or recorded) is a result for
 CELL_KEYS = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
 RECORD_FILES = ("params.json", "metrics.json", "history.csv")
+# what else a finished run may hold that its record carries: its weights on other datasets' test splits
+# (the engine's cross jobs) and its PrivateTest scored against FER+'s labels (`resemote ferplus-score`)
+RECORD_EXTRAS = ("cross/*.json", "ferplus-labels.json")
 PAGE_LIMIT = 400_000  # bytes: an executed notebook page larger than this is not recorded
 
 
@@ -253,6 +256,10 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         if page.is_file() and page.stat().st_size <= PAGE_LIMIT:
             (dest / "page.ipynb").write_text(_without(local, page.read_text()))
             break
+    extras = sorted(f.relative_to(run_dir) for pattern in RECORD_EXTRAS for f in run_dir.glob(pattern) if f.is_file())
+    for f in extras:
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        (dest / f).write_text(_without(local, (run_dir / f).read_text()))
     write_json(dest / "record.json", {
         "id": rid, "kind": "run", "dataset": m["dataset"], "title": TITLES.get(m["dataset"], m["dataset"]),
         "release": release or release_of(m["dataset"], run.params.get("root", "")), "config": m["config"],
@@ -260,6 +267,7 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         "commit": m["git_commit"], "device": m["device"], "finished_at": m["finished_at"],
         "data_fingerprint": m["data_fingerprint"], "source": run_dir.name,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **({"extras": [str(f) for f in extras]} if extras else {}),
     })
     return dest
 

@@ -51,11 +51,16 @@ def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> d
     seen: set[tuple[str, str]] = set()
     release = cls.title
     dropped: dict[str, dict[str, int]] = {}
+    ignored: dict[str, list[dict[str, str]]] = {}
+    grouping = None
     for split, ds in _splits(cls, root, strict, skipped):
         splits[split] = ds.class_counts()
         release = ds.release
         if getattr(ds, "dropped", None):  # samples with no canonical class (AffectNet 7-10, CK+ contempt)
             dropped[split] = dict(ds.dropped)
+        if getattr(ds, "ignored", None):  # files left out on purpose, not damage (JAFFE's JPEG copy)
+            ignored[split] = list(ds.ignored)
+        grouping = getattr(ds, "grouping", None) or grouping  # how a split grouped faces (ExpW: photos, copies)
         for s in ds.skipped:  # a malformed row of a shared label file shows up in every split's index
             if (s["path"], s["reason"]) not in seen:
                 seen.add((s["path"], s["reason"]))
@@ -64,7 +69,7 @@ def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> d
         "name": name, "dataset": cls.title, "release": release, "classes": list(CLASSES),
         "channels": cls.channels, "image_size": list(cls.image_size),
         "total": sum(sum(c.values()) for c in splits.values()), "splits": splits, "skipped": skipped,
-        "dropped": dropped,
+        "dropped": dropped, **({"ignored": ignored} if ignored else {}), **({"grouping": grouping} if grouping else {}),
     }
 
 
@@ -164,6 +169,14 @@ def format_stats(d: dict, *, show_skipped: int = 10, decoded: dict | None = None
     for split, counts in d.get("dropped", {}).items():
         lines.append(f"dropped from {split} (no canonical class): "
                      + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if d.get("grouping"):
+        g = d["grouping"]
+        lines.append(f"split grouping: {g['copy_links']:,} copy links between faces ({g['links_across_photo_split']:,} "
+                     f"across a split made by photo alone); grouping by copies moved {g['faces_moved']:,} of "
+                     f"{g['faces']:,} faces")
+    for split, files in d.get("ignored", {}).items():
+        lines.append(f"left out of {split} on purpose (not damage): "
+                     + "; ".join(f"{f['path']}: {f['reason']}" for f in files))
     n = len(skipped)
     lines.append(f"skipped: {n} (missing or unreadable images, malformed label rows)" if n else "skipped: 0")
     for s in skipped[:show_skipped]:

@@ -19,6 +19,8 @@ from PIL import Image
 
 from resemote.data.classes import CLASSES, canonical_to_native
 
+NATIVE_TO_CANONICAL_EXPW = {n: c for c, n in canonical_to_native("expw").items()}
+
 Counts = dict[str, Sequence[int]]  # split -> 7 counts in canonical order
 
 
@@ -30,6 +32,8 @@ class Layout:
     corrupt: list[str] = field(default_factory=list)
     malformed: list[str] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)   # files a loader leaves out on purpose (not damage)
+    copies: list[tuple[str, str]] = field(default_factory=list)  # (original, copy) planted under two names
 
 
 def _as_dict(counts: Counts) -> dict[str, dict[str, int]]:
@@ -197,10 +201,13 @@ def make_affectnet(root: str | Path, counts: Counts, header: bool | dict[str, bo
 # --- ExpW --------------------------------------------------------------------------------------------
 
 def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Sequence[int] = (1, 2, 3),
-              missing: int = 1, corrupt: int = 1, malformed: int = 1, seed: int = 0) -> Layout:
+              missing: int = 1, corrupt: int = 1, malformed: int = 1, copies: int = 0, seed: int = 0) -> Layout:
     """label/label.lst + image/origin/<photo>.jpg, several faces per photo (cycling faces_per_photo).
     `counts` is per canonical class over the whole dataset (ExpW has no official split): Layout.counts
-    holds it under the key "all". The missing photo holds 2 extra faces; the corrupt photo is counted."""
+    holds it under the key "all". The missing photo holds 2 extra faces; the corrupt photo is counted.
+    `copies` photos are saved again, byte for byte, under another name (copy_<k>.jpg) with the same faces
+    and labels, as real ExpW holds the same picture under several names: their faces are extra (counted in
+    Layout.counts) and Layout.copies lists the (photo, copy) name pairs."""
     root = Path(root)
     rng = np.random.default_rng(seed)
     to_native = canonical_to_native("expw")
@@ -222,6 +229,15 @@ def make_expw(root: str | Path, counts: Sequence[int], *, faces_per_photo: Seque
             lines.append(f"{name} {face} {top} {left} {left + 24} {top + 30} {rng.uniform(20, 90):.2f} "
                          f"{to_native[int(y)]}")
         photo += 1
+    good = [n for n in dict.fromkeys(l.split()[0] for l in lines) if f"image/origin/{n}" not in out.corrupt]
+    for k, name in enumerate(good[:copies]):
+        copy = f"copy_{k:05d}.jpg"
+        (root / "image" / "origin" / copy).write_bytes((root / "image" / "origin" / name).read_bytes())
+        for l in [l for l in lines if l.split()[0] == name]:
+            lines.append(" ".join([copy] + l.split()[1:]))
+            y = NATIVE_TO_CANONICAL_EXPW[int(l.split()[7])]
+            out.counts["all"][CLASSES[y]] += 1
+        out.copies.append((name, copy))
     for k in range(missing):
         for face in range(2):
             lines.append(f"gone_{k}.jpg {face} 3 {4 + 30 * face} {28 + 30 * face} 33 50.0 3")
@@ -347,4 +363,188 @@ def make_ckplus(root: str | Path, counts: Sequence[int], *, contempt: int = 5, i
     for k in range(stray):
         save(base / "misc" / f"S001_001_{k:08d}.png", image(rng, (48, 48), "L"), "PNG")
         out.malformed.append(f"{prefix}misc")
+    return out
+
+
+# --- FER+ --------------------------------------------------------------------------------------------
+
+FERPLUS_FOLDERS = {"train": "FER2013Train", "val": "FER2013Valid", "test": "FER2013Test"}
+# canonical index -> FER+ vote column (neutral, happiness, surprise, sadness, anger, disgust, fear, contempt, unknown, NF)
+FERPLUS_COLUMN = {0: 4, 1: 5, 2: 6, 3: 1, 4: 0, 5: 3, 6: 2}
+
+
+def ferplus_votes(column: int, rng: np.random.Generator) -> list[int]:
+    """Ten vote counts whose FER+ majority (single votes dropped, then more than half) is `column`; every
+    other pattern relies on dropping the single votes (4 of 10 is no majority until the three 1s go)."""
+    v = [0] * 10
+    others = [c for c in range(10) if c != column]
+    rng.shuffle(others)
+    if rng.integers(0, 2):
+        v[column], v[others[0]] = 7, 3
+    else:
+        v[column], v[others[0]], v[others[1]], v[others[2]], v[others[3]] = 4, 3, 1, 1, 1
+    return v
+
+
+# votes that give no canonical class, by the loader's reason
+FERPLUS_DROPPED = {"Contempt": [0, 2, 0, 0, 0, 0, 0, 6, 1, 1], "no majority": [4, 0, 0, 4, 2, 0, 0, 0, 0, 0],
+                   "unknown": [1, 0, 0, 2, 0, 0, 0, 0, 7, 0], "not a face": [0, 0, 0, 0, 0, 0, 0, 0, 2, 8]}
+
+
+def smooth_face(rng: np.random.Generator, size: int = 48) -> np.ndarray:
+    """A smooth random 48 x 48 grayscale image (a few low-frequency waves): JPEG re-encodes it within about
+    a grey level, as it does real faces, while two such images differ by tens of grey levels."""
+    y, x = np.mgrid[0:size, 0:size] / size
+    a = np.full((size, size), 128.0)
+    for _ in range(4):
+        fx, fy = rng.integers(0, 3, 2)
+        a += rng.uniform(15, 35) * np.cos(2 * np.pi * (fx * x + fy * y) + rng.uniform(0, 2 * np.pi))
+    return np.clip(a, 10, 245).astype(np.uint8)
+
+
+def make_ferplus(root: str | Path, counts: Counts, *, in_data: bool = False, dropped: dict[str, int] | None = None,
+                 missing: int = 1, corrupt: int = 1, malformed: int = 1, seed: int = 0,
+                 faces: dict[str, list[tuple[np.ndarray, list[int]]]] | None = None) -> Layout:
+    """The FER+ project's layout: FER2013Train|Valid|Test/ferNNNNNNN.png (48 x 48 grayscale) and label.csv
+    (no header: name, "(0, 0, 48, 48)", ten vote counts). `counts` per split in canonical order (majority
+    labels); `dropped` (default one of each FERPLUS_DROPPED reason) adds faces with no canonical class to
+    every split (Layout.dropped: per split). The missing image's row and the malformed rows (train only)
+    are extra; the corrupt PNG is counted. With in_data the folders sit under data/ (the FER+ repository).
+    `faces` (split -> [(pixels, votes)]) writes exactly those faces instead (counts then describe them)."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    base = root / "data" if in_data else root
+    prefix = "data/" if in_data else ""
+    dropped = {k: 1 for k in FERPLUS_DROPPED} if dropped is None else dropped
+    out = Layout(root, _as_dict(counts), dropped=dict(dropped))
+    row = 0
+    for split, folder in FERPLUS_FOLDERS.items():
+        if split not in counts:
+            continue
+        if faces is not None:
+            todo = [(px, votes, False) for px, votes in faces[split]]
+        else:  # (pixels, votes, has a canonical label)
+            todo = [(smooth_face(rng), ferplus_votes(FERPLUS_COLUMN[int(y)], rng), True)
+                    for y in _labels(counts[split], rng)]
+            todo += [(smooth_face(rng), list(FERPLUS_DROPPED[k]), False) for k, n in dropped.items() for _ in range(n)]
+            order = rng.permutation(len(todo))
+            todo = [todo[i] for i in order]
+        lines = []
+        for px, votes, labelled in todo:
+            name = f"fer{row:07d}.png"
+            row += 1
+            path = base / folder / name
+            if labelled and len(out.corrupt) < corrupt and split == "train":
+                write_corrupt(path)
+                out.corrupt.append(f"{prefix}{folder}/{name}")
+            else:
+                save(path, Image.fromarray(px, "L"), "PNG")
+            lines.append(f'{name},"(0, 0, 48, 48)",' + ",".join(map(str, votes)))
+        if split == "train" and faces is None:
+            for _ in range(missing):
+                name = f"fer{row:07d}.png"
+                row += 1
+                lines.append(f'{name},"(0, 0, 48, 48)",' + ",".join(map(str, ferplus_votes(1, rng))))
+                out.missing.append(f"{prefix}{folder}/{name}")
+            for k in range(malformed):
+                lines.append(f'fer{row:07d}.png,"(0, 0, 48, 48)",1,2,three,0,0,0,0,0,0,0' if k % 2 == 0
+                             else f'fer{row:07d}.png,"(0, 0, 48, 48)",1,2,3')
+                row += 1
+                out.malformed.append(f"{prefix}{folder}/label.csv:line {len(lines)}")
+        (base / folder).mkdir(parents=True, exist_ok=True)
+        (base / folder / "label.csv").write_text("\n".join(lines) + "\n")
+    return out
+
+
+def make_fer_pair(plus_root: str | Path, fer_root: str | Path, n: dict[str, int], *, duplicates: int = 2,
+                  extra_fer2013: int = 2, seed: int = 0) -> dict:
+    """The same smooth faces twice: as FER+ (PNG, votes) and as FER2013's Kaggle image-folder release (JPEG
+    re-encodings, named Training_<random>.jpg, so only pixels join them). Each split gets n[split] faces;
+    `duplicates` faces of train appear twice in both releases (a pixel-identical pair, one FER2013 label);
+    `extra_fer2013` faces are in FER2013 only (rows FER+ dropped). FER+ majorities and FER2013 labels are
+    drawn independently, so they agree only sometimes. Returns the ground truth: for every FER+ ref, its
+    split, FER+ outcome (a class name or a reason), the FER2013 file(s) and label(s)."""
+    from resemote.data.classes import CLASSES
+    rng = np.random.default_rng(seed)
+    plus_root, fer_root = Path(plus_root), Path(fer_root)
+    usage = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
+    reasons = list(FERPLUS_DROPPED)
+    faces: dict[str, list] = {s: [] for s in n}
+    truth: dict[str, dict] = {}
+    used_names: set[str] = set()
+
+    def jpeg(split: str, label: int, px: np.ndarray) -> str:
+        while True:
+            name = f"{usage[split]}_{int(rng.integers(1, 10**8))}.jpg"
+            if name not in used_names:
+                used_names.add(name)
+                break
+        rel = f"{'train' if split == 'train' else 'test'}/{CLASSES[label].lower()}/{name}"
+        save(fer_root / rel, Image.fromarray(px, "L"))
+        return rel
+
+    row = 0
+    for split, k in n.items():
+        refs: list[str] = []
+        for i in range(k + (duplicates if split == "train" else 0)):
+            if i >= k:  # a pixel-identical copy of an earlier face, in both releases: both copies match both files
+                src = truth[refs[i - k]]
+                px = faces[split][i - k][0]
+                src["files"].append(jpeg(split, src["fer2013"][0], px))
+                src["fer2013"].append(src["fer2013"][0])
+                files, labels = src["files"], src["fer2013"]
+            else:
+                px, label = smooth_face(rng), int(rng.integers(0, 7))
+                files, labels = [jpeg(split, label, px)], [label]
+            if rng.uniform() < 0.2:
+                outcome = reasons[int(rng.integers(0, len(reasons)))]
+                votes = list(FERPLUS_DROPPED[outcome])
+            else:
+                c = labels[0] if rng.uniform() < 0.6 else int(rng.integers(0, 7))
+                outcome, votes = CLASSES[c], ferplus_votes(FERPLUS_COLUMN[c], rng)
+            ref = f"{FERPLUS_FOLDERS[split]}/fer{row:07d}.png"
+            refs.append(ref)
+            faces[split].append((px, votes))
+            truth[ref] = {"split": split, "outcome": outcome, "files": files, "fer2013": labels}
+            row += 1
+    for _ in range(extra_fer2013):
+        jpeg("train", int(rng.integers(0, 7)), smooth_face(rng))
+    make_ferplus(plus_root, {s: [0] * 7 for s in n}, faces=faces)
+    (fer_root / "test").mkdir(parents=True, exist_ok=True)
+    return truth
+
+
+# --- JAFFE -------------------------------------------------------------------------------------------
+
+JAFFE_FOLDERS = {3: "1 - Happy", 5: "2 - Sad", 6: "3 - Surprise", 1: "4 - Disgust", 2: "5 - Fear", 0: "6 - Anger",
+                 4: "7 - Neutral"}
+JAFFE_CODES = {0: "AN", 1: "DI", 2: "FE", 3: "HA", 4: "NE", 5: "SA", 6: "SU"}
+
+
+def make_jaffe(root: str | Path, counts: Sequence[int], *, flat: bool = False, posers: int = 4, jpeg_copies: int = 1,
+               corrupt: int = 1, seed: int = 0) -> Layout:
+    """JAFFE: the folder repack Data/<n - Class>/<poser>.<code><k>.<n>.tiff, or (flat) the original flat
+    folder of such TIFFs. `counts` per canonical class (all seven), under Layout.counts["test"]; small
+    grayscale TIFFs. `jpeg_copies` Surprise images also get a .jpg copy of one name (Layout.ignored); the
+    corrupt TIFF is counted (it fails when decoded)."""
+    root = Path(root)
+    rng = np.random.default_rng(seed)
+    out = Layout(root, {"test": dict(zip(CLASSES, map(int, counts)))})
+    number = 0
+    for c, n in enumerate(counts):
+        rel = "" if flat else f"Data/{JAFFE_FOLDERS[c]}/"
+        for k in range(n):
+            number += 1
+            poser = ["KA", "KL", "KM", "KR", "MK", "NA", "NM", "TM", "UY", "YM"][k % posers]
+            stem = f"{poser}.{JAFFE_CODES[c]}{k // posers + 1}.{number}"
+            path = root / f"{rel}{stem}.tiff"
+            if len(out.corrupt) < corrupt and c == 3:
+                write_corrupt(path)
+                out.corrupt.append(f"{rel}{stem}.tiff")
+                continue
+            im = image(rng, (40, 40), "L")
+            save(path, im, "TIFF")
+            if c == 6 and len(out.ignored) < jpeg_copies:
+                save(root / f"{rel}{stem}.jpg", im)
+                out.ignored.append(f"{rel}{stem}.jpg")
     return out

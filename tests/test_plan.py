@@ -26,7 +26,7 @@ def test_the_repository_plan_resolves_to_demo_runs_without_data():
     assert runs and all(r.synthetic and r.profile == "demo" for r in runs)
     c1 = [r for r in runs if r.config == "C1" and r.batch_size == 16 and {"table3", "table4"} <= set(r.experiments)]
     assert len(c1) == 1                                                 # one stand-in for all of them
-    assert set(c1[0].stands_in_for) == {"fer2013", "rafdb", "affectnet", "expw"}
+    assert set(c1[0].stands_in_for) == {"fer2013", "rafdb", "affectnet", "expw", "ferplus"}  # FER+: own row
     assert {"C1", "C2", "C3", "C4", "C5", "C6"} <= {r.config for r in runs}
 
 

@@ -15,6 +15,8 @@ _REGISTRY = {
     "affectnet": "resemote.data.affectnet:AffectNet",
     "expw": "resemote.data.expw:ExpW",
     "ckplus": "resemote.data.ckplus:CKPlus",
+    "ferplus": "resemote.data.ferplus:FERPlus",
+    "jaffe": "resemote.data.jaffe:JAFFE",
 }
 DATASETS: tuple[str, ...] = tuple(_REGISTRY)
 

@@ -89,7 +89,10 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
     base = cache_dir() / f"{ds.name}-{ds.split}-{size}-{key}"
     meta_path, data_path = base.with_suffix(".json"), base.with_suffix(".u8")
     if meta_path.is_file() and data_path.is_file():
-        return _open(meta_path, data_path, size)
+        dec = _open(meta_path, data_path, size)
+        if ds.strict and dec.skipped:  # decoded before without strict: the damage it found still stops here
+            raise ResEmoteError(f"{dec.skipped[0]['path']}: {dec.skipped[0]['reason']}")
+        return dec
     base.parent.mkdir(parents=True, exist_ok=True)
 
     n = len(ds)

@@ -10,7 +10,7 @@ CLASSES: tuple[str, ...] = ("Angry", "Disgust", "Fear", "Happy", "Neutral", "Sad
 
 # how every page, table and message names a dataset (the paper's names; AffectNet's seven-class subset)
 TITLES: dict[str, str] = {"fer2013": "FER2013", "rafdb": "RAF-DB", "affectnet": "AffectNet-7", "expw": "ExpW",
-                         "ckplus": "CK+"}
+                         "ckplus": "CK+", "ferplus": "FER+ (majority vote, 7 classes)", "jaffe": "JAFFE"}
 
 # native label -> canonical index
 NATIVE_TO_CANONICAL: dict[str, dict[int, int]] = {

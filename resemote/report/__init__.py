@@ -11,6 +11,8 @@ The chapters call these through this package (`from resemote import report; repo
 from .base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption, cite_runs,
                    data_root, dataset_label, index_meta, load_datasets, load_entries, mean_sd, runs_dir, select, table)
 from .claims import claims_table, verdict_counts
+from .extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes, ferplus_scores,
+                    ferplus_table, load_agreement, outside_claims_table)
 from .figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history, sample_grid,
                       sensitivity_figure)
 from .paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table, models_table,
@@ -21,6 +23,14 @@ from .tables import (ablation_table, audit_table, baselines_table, benchmarks_ta
                      sensitivity_points)
 
 __all__ = [
+    "agreement_by_class",
+    "agreement_outcomes",
+    "agreement_summary",
+    "dataset_notes",
+    "ferplus_scores",
+    "ferplus_table",
+    "load_agreement",
+    "outside_claims_table",
     "CLASSES",
     "DATASETS",
     "NOT_RUN",

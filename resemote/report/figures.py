@@ -91,7 +91,9 @@ def sample_grid(name: str, root: str | Path, label: str, per_class: int = 4, see
     """A grid of faces per class (columns), like the paper's Fig. 3, drawn from the data on disk; `label`
     names the data (title, release, fingerprint) - the figure never shows where it lies on disk."""
     plt = _plt()
-    from ..data import get_dataset
+    from ..data import dataset_class, get_dataset
+    splits = dataset_class(name).splits
+    split = split if split in splits else splits[0]  # a test-only set (JAFFE) shows its test split
     ds = get_dataset(name, root, split)
     rng = np.random.default_rng(seed)
     labels = ds.labels

@@ -50,7 +50,16 @@ def computed_table2(datasets: list[dict]) -> pd.DataFrame:
             ours = cols.get((name, f"{split} (label files)"))
             cols[(name, f"paper {split}")] = [f"{v}" if ours is None or ours[i] == v else f"{v} ≠"
                                               for i, v in enumerate(pv)]
-    return pd.DataFrame(cols, index=list(CLASSES) + ["Total"])
+    # faces with no canonical class, by reason (CK+'s contempt; FER+'s contempt, whose count completes the
+    # 8-class FER+ table, and the faces its majority vote leaves without a label): rows below the total
+    reasons = list(dict.fromkeys(r for d in datasets for c in d["summary"]["stats"].get("dropped", {}).values()
+                                 for r in c))
+    for (name, col), vals in cols.items():
+        d = next(d for d in datasets if dataset_label(d) == name)
+        split = col.removesuffix(" (label files)")
+        dropped = d["summary"]["stats"].get("dropped", {}).get(split, {}) if col.endswith("(label files)") else None
+        vals += [dropped.get(r, 0) if dropped is not None else "" for r in reasons]
+    return pd.DataFrame(cols, index=list(CLASSES) + ["Total"] + [f"dropped: {r}" for r in reasons])
 
 
 def audit_table(datasets: list[dict]) -> pd.DataFrame:
@@ -160,20 +169,28 @@ def sensitivity_points(entries: list[Entry], synthetic: bool, dataset: str = "ra
 
 
 def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path | None = None) -> pd.DataFrame:
-    """Accuracy (%) of Table III's C1 runs (rows: trained on) on every test split (columns): the diagonal
-    is Table III, the rest from `cross` jobs; NaN where not run. Live runs only (a recorded run keeps no
-    weights to test elsewhere); mean over seeds."""
+    """Accuracy (%) of Table III's C1 runs (rows: trained on, with the budget and whether recorded) on every
+    test split (columns): a run's own test split is Table III, the rest from `cross` jobs; NaN where not run.
+    Live runs, and recorded ones whose records carry their cross results (made where they ran: a record
+    keeps no weights to test here); mean over seeds."""
     import statistics
-    runs = [e for e in select(entries, experiment="table3", config="C1", synthetic=synthetic) if not e.recorded]
+    runs = select(entries, experiment="table3", config="C1", synthetic=synthetic)
     cells: dict[tuple[str, str], list[float]] = {}
+    own = []
     for e in runs:
-        row = f"stand-in ({SYNTHETIC_TAG})" if synthetic else TITLES[e.metrics["dataset"]]
-        cells.setdefault((row, row), []).append(e.metrics["test_accuracy"] * 100)
+        title = TITLES[e.metrics["dataset"]]
+        row = (f"stand-in ({SYNTHETIC_TAG})" if synthetic else
+               title + (", reduced budget" if e.info.get("profile") == "reduced" else "")
+               + (", recorded" if e.recorded else ""))
+        col = row if synthetic else title
+        own.append(col)
+        cells.setdefault((row, col), []).append(e.metrics["test_accuracy"] * 100)
         for name, path in (e.info.get("cross") or {}).items():
             m = json.loads(((Path(root) if root else runs_dir()) / path).read_text())
             cells.setdefault((row, TITLES.get(name, name)), []).append(m["accuracy"] * 100)
     rows = sorted({r for r, _ in cells})
-    cols = rows + sorted({c for _, c in cells} - set(rows))
+    own = sorted(set(own))
+    cols = own + sorted({c for _, c in cells} - set(own))
     return pd.DataFrame([[statistics.mean(cells[r, c]) if (r, c) in cells else float("nan") for c in cols]
                          for r in rows], index=pd.Index(rows, name="trained on"), columns=cols)
 
