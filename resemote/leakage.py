@@ -29,7 +29,6 @@ from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
-from tqdm.auto import tqdm
 
 from .errors import ResEmoteError
 
@@ -141,8 +140,9 @@ def test_subsets(dataset: str, root: str | Path, refs: Sequence[str], labels: np
     leaked_mask[list((leaked or {}).keys())] = True
     try:
         audit = cached_audit(dataset, root, size, progress)
-    except ResEmoteError as e:
-        clean = {"missing": f"no duplicate audit of this dataset ({e})"}
+    except Exception as e:  # noqa: BLE001 - at the end of a run that may have trained for hours: say so, go on
+        what = str(e) if isinstance(e, ResEmoteError) else f"the audit failed: {type(e).__name__}: {e}"
+        clean = {"missing": f"no duplicate audit of this dataset ({what})"}
     else:
         copied = copied_test_images(audit)
         has_copy = np.array([r in copied for r in refs], bool)
@@ -259,6 +259,7 @@ def apply(data: dict, dataset: str, root: str | Path, *, train_subset: int | Non
             extra = np.asarray(test_images[idx])
             leaked = {int(i): "as-is" for i in idx}
         else:
+            from tqdm.auto import tqdm  # here: the book imports this module, and tqdm.auto warns in its kernels
             from .data import dataset_class
             ds = dataset_class(dataset)(root, "test")
             by_ref = {s.ref: s for s in ds.samples}

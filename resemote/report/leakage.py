@@ -66,7 +66,7 @@ def clean_score(e: Entry, datasets: list[dict] | None = None) -> dict | str:
     if e.recorded:
         return (f"{what} has no test predictions ({PREDICTIONS}) and, like every record, no weights: it cannot be "
                 f"re-scored; a new run of its cell, published, brings both")
-    return f"{what} has no test predictions ({PREDICTIONS}): `resemote rescore {e.run.path if e.run else e.id}` adds them"
+    return f"{what} has no test predictions ({PREDICTIONS}): `resemote rescore runs/{e.id}` adds them from its weights"
 
 
 def clean_cell(entries: list[Entry], datasets: list[dict] | None = None) -> str:
@@ -94,13 +94,15 @@ def clean_cell(entries: list[Entry], datasets: list[dict] | None = None) -> str:
 # --- the dose-response experiment ----------------------------------------------------------------------------------
 def _group(e: Entry) -> str:
     """The data and budget a leak run belongs to: one figure per group."""
+    n = e.params.get("epochs")
+    epochs = f"{n} epoch{'' if n == 1 else 's'}"
     if e.synthetic:
         s = e.info.get("synthetic") or {}
-        return f"synthetic stand-in ({SYNTHETIC_TAG}), {e.params.get('epochs')} epochs, {s.get('n_train')} images"
+        return f"synthetic stand-in ({SYNTHETIC_TAG}), {epochs}, {s.get('n_train')} training images"
     x = experiment_settings(e.params)
     sub = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ", whole training split"
     return (f"{TITLES.get(e.params.get('dataset'), '')}, {PROFILE_ROWS.get(e.info.get('profile'), e.info.get('profile'))}"
-            f" ({e.params.get('epochs')} epochs, batch {e.params.get('batch_size')}){sub}")
+            f" ({epochs}, batch {e.params.get('batch_size')}){sub}")
 
 
 def leak_points(entries: list[Entry]) -> pd.DataFrame:
@@ -171,6 +173,8 @@ def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] 
     for f in missing or []:
         ax.axvline(f, color="grey", lw=0.8, ls=(0, (1, 3)))
         ax.annotate("not run", (f, ax.get_ylim()[0]), rotation=90, va="bottom", ha="right", fontsize=8, color="grey")
+    ticks = sorted(set(p["fraction"]) | set(missing or []))
+    ax.set_xticks(ticks, [f"{f:.0%}" for f in ticks])
     ax.set_xlabel("fraction of the test images added to training")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(group + ("" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""),
