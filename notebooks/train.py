@@ -77,19 +77,25 @@ seed = 0
 device = "auto"             # auto | cpu | cuda | mps
 image_size = 64
 out = ""                    # the run directory; empty: runs/<id>, where `make book` finds these settings
+train_subset = 0            # the leak experiment only: a stratified subset of about this many training images (0: all)
+leak_test_fraction = 0.0    # the leak experiment only (NOT a reproduction): this fraction of the test images is
+leak_copies = "as-is"       # added to training, as-is or as released-style copies (resemote/leakage.py)
 
 # %%
 from resemote import plan, report, stats
 from resemote.results import load_run
 from resemote.training import train
 
-run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size)
+run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size,
+                   train_subset, leak_test_fraction, leak_copies)
 if not os.path.isdir(run.root):
     raise FileNotFoundError(f"no dataset at {run.root}: put {dataset} there as distributed (data/README.md)")
 out = out or f"runs/{run.id}"
 print(f"run {run.id}: {run.budget()}, seed {run.seed}, written to {out}")
 if run.synthetic:
     print(f"DATA: {report.SYNTHETIC_TAG} - results below are not a measurement of any real dataset")
+if run.leak_test_fraction:
+    print("LEAK EXPERIMENT: test images were added to training on purpose; this run reproduces nothing")
 
 # %% [markdown]
 # ## The data
@@ -116,12 +122,14 @@ colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size)
 # %%
 metrics = train(run.dataset, run.root, out, config=run.config, protocol=run.protocol, epochs=run.epochs,
                 batch_size=run.batch_size, lr=run.lr, seed=run.seed, device=run.device,
-                image_size=run.image_size, progress=False)
+                image_size=run.image_size, progress=False, **run.experiment())
 result = load_run(out)
 
 # %% [markdown]
 # ## Results
-# Read back from the run directory's `metrics.json`.
+# Read back from the run directory's `metrics.json`. The clean test images are those with no exact, near or
+# mirror copy in the training or validation split (the dataset's duplicate audit) and, in the leak
+# experiment, not leaked; every test image's prediction is in `test_predictions.csv`.
 
 # %%
 report.metrics_table(result)

@@ -42,11 +42,35 @@ def cmd_train(a: argparse.Namespace) -> None:
     m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
               batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
               val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict,
-              state_interval=a.state_interval, compile_mode=a.compile_mode)
+              state_interval=a.state_interval, compile_mode=a.compile_mode, train_subset=a.train_subset,
+              leak_test_fraction=a.leak_test_fraction, leak_copies=a.leak_copies)
     lo, hi = m["test_accuracy_ci95"]
     tag = " [synthetic data]" if m.get("synthetic") else ""
+    tag += " [test images leaked into training]" if m.get("leak_test_fraction") else ""
     print(f"{m['dataset']} {m['config']} seed {m['seed']}{tag}: test accuracy {m['test_accuracy']:.4f} "
           f"(95% CI {lo:.3f}-{hi:.3f}), best epoch {m['best_epoch']}; results in {a.out}/metrics.json")
+    print(_clean_line(m))
+
+
+def _clean_line(m: dict) -> str:
+    """The clean-test figure (and, for a leak run, the leaked images') in one line."""
+    c = m.get("clean_test") or {}
+    if c.get("accuracy") is None:
+        return f"clean test images: {c.get('missing') or 'none'}"
+    lo, hi = c["ci95"]
+    line = (f"clean test images (no copy in train or validation, not leaked): accuracy {c['accuracy']:.4f} "
+            f"(95% CI {lo:.3f}-{hi:.3f}), n={c['n']:,} of {c['n_test']:,}")
+    leaked = (m.get("leak") or {}).get("leaked") or {}
+    if leaked.get("n"):
+        line += f"; leaked test images: accuracy {leaked['accuracy']:.4f}, n={leaked['n']:,}"
+    return line
+
+
+def cmd_rescore(a: argparse.Namespace) -> None:
+    from .leakage import rescore_run
+    m = rescore_run(a.run, a.root, a.device, progress=not a.quiet)
+    print(f"wrote {a.run}/test_predictions.csv and the clean-test figure into {a.run}/metrics.json")
+    print(_clean_line(m))
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
@@ -231,7 +255,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--compile-mode", metavar="MODE",
                    help="torch.compile the training step on CUDA: default, reduce-overhead (CUDA graphs), "
                         "max-autotune or max-autotune-no-cudagraphs (default: off; ignored, with a note, elsewhere)")
+    s.add_argument("--train-subset", type=int, metavar="N",
+                   help="train on a stratified subset of about N training images (seed 0; the leak experiment)")
+    s.add_argument("--leak-test-fraction", type=float, default=0.0, metavar="F",
+                   help="NOT a reproduction: add a stratified fraction F of the test images to training (seeded by "
+                        "--seed), to measure what a leak does; accuracy is then also reported on the leaked and "
+                        "the clean test images")
+    s.add_argument("--leak-copies", choices=["as-is", "released"], default="as-is",
+                   help="the leaked images as they are, or as the released data_augmentation.py copies images (a "
+                        "rotation of -30..30 degrees, a mirror image or a 0-10 px border crop, saved as JPEG)")
     s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("rescore", help="add test_predictions.csv and the clean-test figure to a finished run "
+                                       "made before runs wrote them (from its weights)")
+    s.add_argument("run", help="the run directory (params.json, metrics.json, model.safetensors)")
+    s.add_argument("--root", help="the dataset folder (default: the one the run recorded)")
+    s.add_argument("--device", default="cpu", help="the device to predict on; the test accuracy must match the "
+                                                   "run's exactly (default: cpu)")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_rescore)
 
     s = sub.add_parser("evaluate", help="evaluate a checkpoint on one split")
     s.add_argument("--checkpoint", required=True, help="ours (NAME.safetensors + NAME.json, given as either "

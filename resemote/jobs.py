@@ -52,11 +52,16 @@ def execute(notebook: Path, output: Path, parameters: dict, title: str | None = 
 def run_title(w: Workflow, rid: str) -> str:
     from .data.classes import TITLES
     from .results import SYNTHETIC_TAG
+    from . import plan
     r = w.by_id[rid]
     if r.synthetic:
         return (f"Run {r.id}: {r.config} on synthetic faces ({SYNTHETIC_TAG}; stand-in for "
-                f"{', '.join(TITLES[d] for d in r.stands_in_for)})")
-    return f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile)"
+                f"{', '.join(TITLES[d] for d in r.stands_in_for)})"
+                + (f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}" if r.leak_test_fraction else ""))
+    title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile)"
+    if r.leak_test_fraction:  # the leak experiment: never to be mistaken for a reproduction
+        title += f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}"
+    return title
 
 
 def job_synthetic(out_csv: str) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from .results import CELL_KEYS, cell
+from .errors import ResEmoteError
+from .results import CELL_KEYS, cell, experiment_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PROFILES = ("paper", "reduced")
@@ -48,22 +49,39 @@ class PlannedRun:
     root: str = ""                    # dataset root, relative to the repository when inside it
     experiments: list[str] = field(default_factory=list)
     stands_in_for: list[str] = field(default_factory=list)
+    train_subset: int | None = None   # the leak experiment (resemote.leakage): a stratified training subset,
+    leak_test_fraction: float = 0.0   # the fraction of the test images added to training,
+    leak_copies: str | None = None    # as they are ('as-is') or as released-style copies ('released')
+
+    def experiment(self) -> dict:
+        """The leak experiment's settings, where set (`results.experiment_settings`)."""
+        return experiment_settings({k: getattr(self, k) for k in ("train_subset", "leak_test_fraction", "leak_copies")})
 
     def train_params(self) -> dict:
         """The parameters that decide the run's results (and its id)."""
-        return {k: getattr(self, k) for k in (*CELL_KEYS, "synthetic")}
+        return {**{k: getattr(self, k) for k in (*CELL_KEYS, "synthetic")}, **self.experiment()}
 
     def notebook_params(self, out: str) -> dict:
         """papermill parameters of notebooks/train.ipynb that make this run in `out`."""
         p = {k: getattr(self, k) for k in CELL_KEYS}
         p.update(lr=-1.0 if self.lr is None else self.lr, device=self.device, root=self.root, out=out)
-        return p
+        return {**p, **self.experiment()}
 
     def budget(self) -> str:
         s = self.synthetic
         size = f", {s['n_train']} synthetic training images" if s else ""
         lr = "" if self.lr is None else f", lr {self.lr:g}"
-        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{size}"
+        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{size}{leak_label(self.experiment())}"
+
+
+def leak_label(x: dict) -> str:
+    """', stratified training subset of 7,000 images, 10% of the test images leaked into training (as they
+    are)': how every label names the leak experiment's settings ('' for any other run)."""
+    out = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ""
+    if x.get("leak_test_fraction"):
+        how = "as they are" if x["leak_copies"] == "as-is" else "as released-style rotated/mirrored/cropped copies"
+        out += f", {x['leak_test_fraction']:.0%} of the test images leaked into training ({how})"
+    return out
 
 
 def run_id(params: dict) -> str:
@@ -98,7 +116,9 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
     identical runs merged. An experiment may override a profile per config (`<profile>: {C2: {...}}`)
     vary settings (`vary: {batch_size: [16, 32]}`: one run per value), and name the real-data profiles it
     runs under (`profiles: [paper]`; default both): a present dataset gets no run of an experiment that
-    does not run under the chosen profile."""
+    does not run under the chosen profile. Test images may be leaked into training (`leak_test_fraction`)
+    only in an experiment marked `leak: true`: any other experiment fills a reproduction cell, and asking
+    it to leak is refused."""
     if profile not in plan["profiles"]:
         raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(plan['profiles'])}")
     runs: dict[str, PlannedRun] = {}
@@ -112,6 +132,11 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
                 prof = {**plan["profiles"][prof_name], **((exp.get(prof_name) or {}).get(config) or {}),
                         **dict(zip(vary, values))}
                 synth = prof.get("synthetic") if prof_name == "demo" else None
+                if float(prof.get("leak_test_fraction") or 0) > 0 and not exp.get("leak"):
+                    raise ResEmoteError(
+                        f"runs.yml: experiment {exp_name} asks to leak test images into training "
+                        f"(leak_test_fraction {prof['leak_test_fraction']}); only an experiment marked `leak: true` "
+                        f"may, never one that fills a reproduction cell")
                 for seed in prof.get("seeds", [0]):
                     r = PlannedRun(
                         id="", dataset="fer2013" if synth else dataset, config=config,
@@ -119,7 +144,12 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
                         batch_size=int(prof["batch_size"]), lr=prof.get("lr"), seed=int(seed),
                         device=prof.get("device", "auto"), image_size=int(prof.get("image_size", 64)),
                         profile=prof_name, synthetic=dict(synth) if synth else None,
-                        root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset))
+                        root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset),
+                        train_subset=prof.get("train_subset"),
+                        leak_test_fraction=float(prof.get("leak_test_fraction") or 0),
+                        leak_copies=prof.get("leak_copies"))
+                    x = r.experiment()  # normalised: no copies without a leak
+                    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
                     r.id = run_id(r.train_params())
                     r = runs.setdefault(r.id, r)
                     if exp_name not in r.experiments:
@@ -149,6 +179,7 @@ def estimate_seconds(r: PlannedRun, split_sizes: dict[str, int], seconds_per_ima
     """Wall time of run `r`: every epoch trains on the training split and evaluates the validation split
     (about a third of a training step's cost per image), then the test split once."""
     train, val, test = (split_sizes.get(k, 0) for k in ("train", "val", "test"))
+    train = min(train, r.train_subset or train) + round(r.leak_test_fraction * test)  # the leak experiment's
     return seconds_per_image * (r.epochs * (train + val / 3) + test / 3)
 
 
@@ -162,7 +193,8 @@ def format_duration(seconds: float) -> str:
 
 def by_hand(dataset: str, root: str, config: str, protocol: str = "paper", epochs: int = -1,
             batch_size: int = -1, lr: float = -1.0, seed: int = 0, device: str = "auto",
-            image_size: int = 64) -> PlannedRun:
+            image_size: int = 64, train_subset: int = 0, leak_test_fraction: float = 0.0,
+            leak_copies: str = "as-is") -> PlannedRun:
     """The run that executing notebooks/train.ipynb by hand makes: -1 means the protocol's value, an empty
     root `data/<dataset>`, and its id (so its directory) is the one the plan gives the same settings."""
     from .data.base import SYNTHETIC_MARKER
@@ -178,6 +210,10 @@ def by_hand(dataset: str, root: str, config: str, protocol: str = "paper", epoch
                    batch_size=batch_size if batch_size > 0 else proto.batch_size,
                    lr=lr if lr is not None and lr > 0 else None, seed=seed, device=device, image_size=image_size,
                    profile="by hand", root=root,
-                   synthetic={k: synthetic[k] for k in ("n_train", "n_val", "n_test", "seed")} if synthetic else None)
+                   synthetic={k: synthetic[k] for k in ("n_train", "n_val", "n_test", "seed")} if synthetic else None,
+                   train_subset=train_subset or None, leak_test_fraction=float(leak_test_fraction or 0),
+                   leak_copies=leak_copies)
+    x = r.experiment()
+    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
     r.id = run_id(r.train_params())
     return r

@@ -43,10 +43,13 @@ METRIC_FIELDS = (
 )
 # the parameters that decide which cell of the plan a run (live or recorded) is a result for
 CELL_KEYS = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
+# ... and, only where set, the leak experiment's (resemote.leakage): a run without them keeps its cell and id
+EXPERIMENT_KEYS = ("train_subset", "leak_test_fraction", "leak_copies")
 RECORD_FILES = ("params.json", "metrics.json", "history.csv")
 # what else a finished run may hold that its record carries: its weights on other datasets' test splits
 # (the engine's cross jobs) and its PrivateTest scored against FER+'s labels (`resemote ferplus-score`)
 RECORD_EXTRAS = ("cross/*.json", "ferplus-labels.json")
+OPTIONAL_RECORD_FILES = ("test_predictions.csv",)  # runs made before it was written lack it
 PAGE_LIMIT = 400_000  # bytes: an executed notebook page larger than this is not recorded
 
 
@@ -65,6 +68,24 @@ class Run:
     @property
     def synthetic(self) -> bool:
         return bool((self.metrics or self.params).get("synthetic"))
+
+    @property
+    def leaked(self) -> bool:
+        return bool(experiment_settings(self.params).get("leak_test_fraction"))
+
+
+def experiment_settings(params: dict) -> dict:
+    """The leak experiment's settings of a run that has them, normalised: a training subset of n images
+    (`train_subset`), a fraction of the test images leaked into training (`leak_test_fraction` > 0) and how
+    they were copied (`leak_copies`, 'as-is' by default; nothing when no image is leaked). {} for every
+    other run."""
+    out = {}
+    if params.get("train_subset"):
+        out["train_subset"] = int(params["train_subset"])
+    if float(params.get("leak_test_fraction") or 0) > 0:
+        out["leak_test_fraction"] = float(params["leak_test_fraction"])
+        out["leak_copies"] = params.get("leak_copies") or "as-is"
+    return out
 
 
 def read_history(path: Path) -> list[dict]:
@@ -102,15 +123,15 @@ def cell(params: dict) -> dict:
     c = {k: params.get(k) for k in CELL_KEYS}
     if c["lr"] is None and c["protocol"] in PROTOCOLS:
         c["lr"] = PROTOCOLS[c["protocol"]].lr
-    return c
+    return {**c, **experiment_settings(params)}
 
 
 def mismatch(planned: dict, actual: dict) -> str | None:
     """How a run's recorded parameters differ from the plan's ('epochs 1, plan 80'), or None."""
     want, got = cell(planned), cell(actual)
-    for k in CELL_KEYS:
-        if want[k] != got[k]:
-            return f"{k} {got[k]!r}, plan {want[k]!r}"
+    for k in (*CELL_KEYS, *EXPERIMENT_KEYS):
+        if want.get(k) != got.get(k):
+            return f"{k} {got.get(k)!r}, plan {want.get(k)!r}"
     return None
 
 
@@ -170,6 +191,11 @@ class Entry:
     def params(self) -> dict:
         return self.run.params if self.run else self.info.get("params", {})
 
+    @property
+    def leaked(self) -> bool:
+        """Test images were leaked into its training on purpose (the leak experiment): never a reproduction."""
+        return bool(experiment_settings(self.params).get("leak_test_fraction"))
+
 
 def write_index(path: Path, entries: list[dict], **meta) -> None:
     write_json(path, {**meta, "runs": entries})
@@ -202,8 +228,11 @@ def device_kind(device: str) -> str:
 
 
 def record_id(metrics: dict) -> str:
+    x = experiment_settings(metrics)
+    extra = (f"-sub{x['train_subset']}" if "train_subset" in x else "") + (
+        f"-leak{x['leak_test_fraction']:g}-{x['leak_copies']}" if "leak_test_fraction" in x else "")
     return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep-"
-            f"{device_kind(metrics['device'])}-{str(metrics['git_commit'])[:7]}")
+            f"{device_kind(metrics['device'])}-{str(metrics['git_commit'])[:7]}{extra}")
 
 
 def _check_commit(commit: str, what: str) -> None:
@@ -250,7 +279,7 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
     local = _local_paths(run_dir, run.params.get("root", ""), m["dataset"])
-    for f in RECORD_FILES:
+    for f in RECORD_FILES + tuple(f for f in OPTIONAL_RECORD_FILES if (run_dir / f).is_file()):
         (dest / f).write_text(_without(local, (run_dir / f).read_text()))
     for page in (run_dir / "page.ipynb", run_dir.parent / "_pages" / f"{run_dir.name}.ipynb"):
         if page.is_file() and page.stat().st_size <= PAGE_LIMIT:
@@ -268,6 +297,7 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         "data_fingerprint": m["data_fingerprint"], "source": run_dir.name,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"extras": [str(f) for f in extras]} if extras else {}),
+        **experiment_settings(m), "test_predictions": (dest / "test_predictions.csv").is_file(),
     })
     return dest
 

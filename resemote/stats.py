@@ -94,13 +94,14 @@ def _decoded(name, root, size: int = 64, progress: bool = False):
 def dataset_summary(name: str, root: str | os.PathLike, label: str = "", progress: bool = False) -> dict:
     """What a dataset page computes and the book reads: Tables I and II (label-file and decoded counts),
     the duplicate audit (counts, pairs whose labels disagree, a sample of pairs by file name), and the
-    data fingerprint a run on this copy records. Counts and file names only, never an image."""
-    from .data.audit import audit_dataset
+    data fingerprint a run on this copy records, and the test files that have a copy in another split
+    (`resemote.leakage.clean_summary`). Counts and file names only, never an image."""
     from .evaluation import cpu_model
+    from .leakage import cached_audit, clean_summary
     from .training import git_commit
     stats = dataset_stats(name, root)
     ds = dataset_class(name)(root, dataset_class(name).splits[-1])
-    audit = audit_dataset(name, root, progress=progress)  # decodes every split into the cache
+    audit = cached_audit(name, root, progress=progress)  # decodes every split into the cache; a run may have audited
     counts, skipped, labels = _decoded(name, root)          # so this only reads the cache back
     kinds = {k: sum(p["kind"] == k for p in audit["pairs"]) for k in ("exact", "near", "mirror")}
     conflicts = [p for p in audit["pairs"]
@@ -112,6 +113,8 @@ def dataset_summary(name: str, root: str | os.PathLike, label: str = "", progres
         "audit": {"summary": audit["summary"], "images": audit["images"], "kinds": kinds,
                   "files_in_pairs": len(files), "label_conflicts": len(conflicts),
                   "pairs_shown": _sample(audit["pairs"]), "conflicts_shown": _sample(conflicts)},
+        # the test files with a copy in another split: any run's predictions can be re-scored on the rest
+        "clean_test": clean_summary(audit),
         "fingerprint": _fingerprint(name, root),
         "commit": git_commit(), "device": f"cpu ({cpu_model()})",
         "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

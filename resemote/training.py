@@ -63,7 +63,7 @@ from .zoo import create_model, model_summary
 
 # params that define a run: a directory holding a run with other values is refused
 DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
-            "val_fraction", "val_seed", "released_test_flips", "data_fingerprint")
+            "val_fraction", "val_seed", "released_test_flips", "data_fingerprint", *results.EXPERIMENT_KEYS)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -109,7 +109,7 @@ def load_splits(dataset: str, root: str | Path, image_size: int = 64, val_fracti
     fingerprint = hashlib.sha256("|".join(fp_parts + [test.fingerprint]).encode()).hexdigest()[:16]
     return {
         "train": (tr_img, tr_lab), "val": (va_img, va_lab), "test": (test.images, test.labels),
-        "fingerprint": fingerprint, "val_source": val_source, "synthetic": train_ds.synthetic,
+        "test_refs": test.refs, "fingerprint": fingerprint, "val_source": val_source, "synthetic": train_ds.synthetic,
         "skipped": train.skipped + test.skipped + (val.skipped if "val" in cls.splits else []),
     }
 
@@ -204,13 +204,18 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
           epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
           device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
           released_test_flips: bool = False, strict: bool = False, progress: bool = True,
-          state_interval: float = 60.0, compile_mode: str | None = None) -> dict:
+          state_interval: float = 60.0, compile_mode: str | None = None, train_subset: int | None = None,
+          leak_test_fraction: float = 0.0, leak_copies: str | None = None) -> dict:
     """Train model `config` (any `resemote.zoo` name: ResEmoteNet C1-C6 or a baseline) on `dataset` under
     `protocol`, writing the run directory `out`.
 
     `state_interval`: seconds between resume-state writes (after the first epoch always; 0: every epoch).
     `compile_mode`: a torch.compile mode for the training step on CUDA (`reduce-overhead`: CUDA graphs);
     elsewhere, or where compiling fails, the plain step runs and stderr says so. Neither defines the run.
+    `train_subset`, `leak_test_fraction`, `leak_copies`: the leak dose-response experiment's settings
+    (`resemote.leakage.apply`: a stratified subset of about that many training images; that fraction of the
+    test images, or their released-style copies, added to training). They define the run, and the plan
+    allows a leak only in an experiment marked `leak: true`, never in a reproduction cell.
     Returns the metrics dict (also in `out/metrics.json`). A finished run is not trained again.
     """
     summary = model_summary(config, image_size)  # unknown name or unusable image size: refused before any work
@@ -227,6 +232,11 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     out = Path(out)
 
     data = load_splits(dataset, root, image_size, val_fraction, val_seed, strict, progress)
+    experiment = results.experiment_settings({"train_subset": train_subset, "leak_test_fraction": leak_test_fraction,
+                                              "leak_copies": leak_copies})
+    if experiment:  # only then: the params (and ids) of every other run stay as they were
+        from .leakage import apply
+        data = apply(data, dataset, root, **experiment, seed=seed, image_size=image_size, progress=progress)
     params = {
         "dataset": dataset, "root": str(Path(root).resolve()), "config": config, "protocol": protocol,
         "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
@@ -234,8 +244,10 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         "released_test_flips": released_test_flips, "data_fingerprint": data["fingerprint"],
         "val_source": data["val_source"], "synthetic": data["synthetic"],
         "split_sizes": {k: int(len(data[k][1])) for k in ("train", "val", "test")},
-        "protocol_settings": proto.as_dict(),
+        "protocol_settings": proto.as_dict(), **experiment,
     }
+    if data.get("leaked"):
+        params["split_sizes"]["leaked_into_train"] = len(data["leaked"])
     _claim(out, params)
     if (out / "metrics.json").is_file():  # finished (perhaps killed before it could drop its resume state)
         drop_state(out)
@@ -366,7 +378,13 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
     model, _ = load_model(out / "model.safetensors", dev)
     model = accel.for_device(model, dev)  # the layers validation ran with
     test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
-                    flip_seed=params["seed"] if flips else None)
+                    flip_seed=params["seed"] if flips else None, predictions=True)
+    # every test image's prediction (no pixels), so that any subset can be scored later; and the clean subset now
+    from .leakage import PREDICTIONS, test_subsets, write_predictions
+    y, pred = data["test"][1], test.pop("predicted")
+    write_predictions(out / PREDICTIONS, data["test_refs"], y, pred, data.get("leaked"))
+    subsets = test_subsets(params["dataset"], params["root"], data["test_refs"], y, pred, data.get("leaked"),
+                           params["image_size"], progress=False)
     metrics = {
         "dataset": params["dataset"], "config": params["config"], "model": summary["model"],
         "parameters": summary["parameters"], "gflops": summary["gflops"], "protocol": params["protocol"],
@@ -384,6 +402,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "skipped": len(data["skipped"]),
         "compile_mode": compile_mode,  # of the last segment (None: the plain step)
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **{k: params[k] for k in results.EXPERIMENT_KEYS if k in params}, **subsets,
     }
     if len(s["commits"]) > 1:
         metrics["git_commits"] = s["commits"]  # resumed at other commits: all of them, first one first

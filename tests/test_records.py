@@ -70,7 +70,7 @@ def test_publish_validates_and_copies_only_small_text_files(finished, tmp_path):
     dest = results.publish_run(ok, tmp_path / "rec", release="FAKE release")
     assert dest.name == "fer2013-C1-s0-3ep-cpu-abcdef1"
     assert sorted(p.name for p in dest.iterdir()) == ["history.csv", "metrics.json", "page.ipynb", "params.json",
-                                                      "record.json"]
+                                                      "record.json", "test_predictions.csv"]
     assert json.loads((dest / "page.ipynb").read_text())["out"] == "runs/ok"
     page = json.loads((dest / "page.ipynb").read_text())
     assert page["stderr"].startswith("<python>/lib/python3.11/")

@@ -335,27 +335,35 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
     return {"pairs": out, "summary": summary, "images": {s: len(splits[s]) for s in names}}
 
 
-def audit_dataset(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
-                  progress: bool = True) -> dict:
-    """Decode every split of a dataset (through the cache) and audit it; damaged images are skipped and
-    listed under "skipped" (or, with strict, the first one is an error)."""
+def decode_splits(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
+                  progress: bool = True) -> tuple[str, dict, dict, list[dict], dict]:
+    """Every split of a dataset decoded through the cache: (title, {split: images}, {split: refs}, skipped,
+    {split: content fingerprint}); damaged images are skipped and listed (or, with strict, an error)."""
     from . import dataset_class
     from .cache import decode
 
     cls = dataset_class(name)
-    arrays, refs, skipped, seen = {}, {}, [], set()
+    arrays, refs, fingerprints, skipped, seen = {}, {}, {}, [], set()
     for split in cls.splits:
         ds = cls(root, split, strict=strict)
         dec = decode(ds, size, progress=progress)
-        arrays[split], refs[split] = dec.images, dec.refs
+        arrays[split], refs[split], fingerprints[split] = dec.images, dec.refs, dec.fingerprint
         for s in dec.skipped:
             if (s["path"], s["reason"]) not in seen:
                 seen.add((s["path"], s["reason"]))
                 skipped.append(s)
         if getattr(ds, "kind", None) == "kaggle" and name == "fer2013":
             break  # the later Kaggle FER2013 release has labels for train only
+    return cls.title, arrays, refs, skipped, fingerprints
+
+
+def audit_dataset(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
+                  progress: bool = True) -> dict:
+    """Decode every split of a dataset (through the cache) and audit it; damaged images are skipped and
+    listed under "skipped" (or, with strict, the first one is an error)."""
+    title, arrays, refs, skipped, _ = decode_splits(name, root, strict, size, progress)
     result = audit_arrays(arrays, refs, progress=progress)
-    return {"dataset": cls.title, **result, "skipped": skipped}
+    return {"dataset": title, **result, "skipped": skipped}
 
 
 def format_audit(d: dict, *, show: int = 20) -> str:

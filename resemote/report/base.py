@@ -71,10 +71,12 @@ def dataset_label(d: dict) -> str:
 def select(entries: Iterable[Entry], *, experiment: str | None = None, dataset: str | None = None,
            config: str | None = None, synthetic: bool | None = None, profile: str | None = None,
            recorded: bool | None = None, finished: bool = True) -> list[Entry]:
-    """Entries of one experiment standing for `dataset` in `config` (and of one profile, kind, ...)."""
+    """Entries of one experiment standing for `dataset` in `config` (and of one profile, kind, ...). A run with
+    test images leaked into its training (the leak experiment) is selected only for a leak experiment."""
     sel = []
     for e in entries:
         if ((experiment and experiment not in e.info.get("experiments", []))
+                or (e.leaked and not (experiment or "").startswith("leak"))
                 or (dataset and dataset not in e.info.get("stands_in_for", []))
                 or (config and e.info.get("config") != config)
                 or (synthetic is not None and e.synthetic != synthetic)

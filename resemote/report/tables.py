@@ -85,23 +85,33 @@ def _real_rows(entries: list[Entry], **where) -> dict[str, list[Entry]]:
     return {row: select(entries, synthetic=False, profile=p, **where) for p, row in PROFILE_ROWS.items()}
 
 
-def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1") -> pd.DataFrame:
+def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1",
+                  datasets: list[dict] | None = None) -> pd.DataFrame:
     """Test accuracy (%) per dataset: the paper's claim; this companion on the real data with the paper's
     protocol and with the reduced budget (live and recorded runs, and their difference where both exist);
-    and, on its own row, the synthetic stand-in."""
+    and, on its own row, the synthetic stand-in. Below each of ours, the same runs on the clean test images
+    only (no copy in training or validation; `report.leakage.clean_cell`, re-scored against `datasets`' audits
+    where a run did not write it)."""
+    from .leakage import clean_cell
     rows = {"ResEmoteNet, paper's claim (Roy et al. 2024)":
             {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}}
+    clean = "clean test images only: accuracy (%), 95% CI, n"
     for p, label in PROFILE_ROWS.items():
-        rows[f"this companion, {label}"] = {TITLES[d]: accuracy_cell(select(
-            entries, experiment=experiment, dataset=d, config=config, synthetic=False, profile=p)) for d in DATASETS}
-    rows[f"stand-in ({SYNTHETIC_TAG})"] = {TITLES[d]: accuracy_cell(select(
-        entries, experiment=experiment, dataset=d, config=config, synthetic=True)) for d in DATASETS}
+        sel = {d: select(entries, experiment=experiment, dataset=d, config=config, synthetic=False, profile=p)
+               for d in DATASETS}
+        rows[f"this companion, {label}"] = {TITLES[d]: accuracy_cell(sel[d]) for d in DATASETS}
+        rows[f"this companion, {label}: {clean}"] = {TITLES[d]: clean_cell(sel[d], datasets) for d in DATASETS}
+    sel = {d: select(entries, experiment=experiment, dataset=d, config=config, synthetic=True) for d in DATASETS}
+    rows[f"stand-in ({SYNTHETIC_TAG})"] = {TITLES[d]: accuracy_cell(sel[d]) for d in DATASETS}
+    rows[f"stand-in ({SYNTHETIC_TAG}): {clean}"] = {TITLES[d]: clean_cell(sel[d], datasets) for d in DATASETS}
     return pd.DataFrame(rows).T
 
 
-def ablation_table(entries: list[Entry], dataset: str = "rafdb") -> pd.DataFrame:
+def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[dict] | None = None) -> pd.DataFrame:
     """Table IV: the paper's accuracy and 'loss' per configuration beside ours (accuracy %, test
-    cross-entropy) on the real data (per profile) and, separately, on the synthetic stand-in."""
+    cross-entropy) on the real data (per profile, each with its accuracy on the clean test images only:
+    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in."""
+    from .leakage import clean_cell
     rows = []
     # The paper's protocol always has its column (missing shows as "not run"); another real-data profile only
     # where the plan runs Table IV with it, so that no column waits for runs no command would make.
@@ -112,6 +122,7 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb") -> pd.DataFrame
         for p, label in profiles.items():
             r = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=False, profile=p)
             row[f"ours acc. (%), {TITLES[dataset]}, {label}"] = accuracy_cell(r)
+            row[f"ours clean acc. (%), {TITLES[dataset]}, {label}"] = clean_cell(r, datasets)
         # Short headers so that the nine columns fit a 1280 px page; the caption spells out the synthetic tag.
         s = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=True)
         row["ours acc. (%), synthetic stand-in"] = accuracy_cell(s)
@@ -235,6 +246,7 @@ def metrics_table(run: Run) -> pd.DataFrame:
     rows = [("data", data), ("config / protocol / seed", f"{m['config']} / {m['protocol']} / {m['seed']}"),
             ("epochs run / best (val.) epoch", f"{m.get('epochs_run', m['epochs'])} / {m['best_epoch']}"),
             ("test accuracy (%)", f"{m['test_accuracy'] * 100:.2f} (95% CI {lo * 100:.2f}-{hi * 100:.2f})"),
+            *_subset_rows(m),
             ("balanced accuracy (%)", f"{m['balanced_accuracy'] * 100:.2f}"),
             ("majority-class rate (%)", f"{m.get('majority_class_rate', float('nan')) * 100:.2f}"),
             ("macro F1", f"{m['macro_f1']:.3f}"), ("test cross-entropy", f"{m['test_loss']:.4f}"),
@@ -243,6 +255,18 @@ def metrics_table(run: Run) -> pd.DataFrame:
             ("device", m["device"]), ("torch", m["torch_version"]), ("commit", str(m["git_commit"])),
             ("data fingerprint", m["data_fingerprint"]), ("finished at", m["finished_at"])]
     return pd.DataFrame(rows, columns=["", "value"]).set_index("")
+
+
+def _subset_rows(m: dict) -> list[tuple[str, str]]:
+    """metrics_table's rows for the clean test images and, in the leak experiment, the leaked ones."""
+    from .leakage import score_text
+    rows = [("clean test images: accuracy (%)", score_text(m.get("clean_test"), n_of=True)
+             if m.get("clean_test") else "not computed (run made before clean-test figures were written)")]
+    if m.get("leak"):
+        rows.insert(0, ("LEAK EXPERIMENT", f"{m['leak_test_fraction']:.0%} of the test images added to training "
+                                           f"({m['leak_copies']}); not a reproduction"))
+        rows.append(("leaked test images: accuracy (%)", score_text(m["leak"]["leaked"])))
+    return rows
 
 
 # --- provenance and compute --------------------------------------------------------------------------------------
