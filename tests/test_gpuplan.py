@@ -139,3 +139,103 @@ def test_the_repository_plan_lists_c1_seeds_first():
     assert [r.config for r in rs[3:7]] == ["resnet18", "vgg", "cnn", "cnn-se"]
     assert [r.config for r in rs[7:12]] == ["C2", "C3", "C4", "C5", "C6"]
     assert [r.batch_size for r in rs[12:]] == [32, 64, 128]
+
+
+def test_calibration_times_each_network_alone_and_side_by_side_on_the_cpu():
+    """resemote.gpucalib on two CPU worker processes (one spawn: ~15 s on two quiet cores): the figures the
+    planner reads, and a failing network recorded with its error while the next is still timed."""
+    from resemote.gpucalib import calibrate
+    lines: list[str] = []
+    cal = calibrate([("no-such-net", 2), ("cnn", 2)], [1, 2], device="cpu", sizes={"train": 8, "val": 4, "test": 4},
+                    image_size=32, seconds=0.02, warmup=1, threads=1, log=lines.append)
+    assert cal["workers"] == 2 and cal["split_sizes"] == {"train": 8, "val": 4, "test": 4}
+    assert cal["startup_s"] > 0 and cal["device"].startswith("cpu") and cal["not_calibrated"] == []
+    assert "no-such-net" in cal["keys"]["no-such-net@2"]["error"]
+    cnn = cal["keys"]["cnn@2"]
+    assert set(cnn["step_s"]) == {"1", "2"} and all(s > 0 for s in cnn["step_s"].values())
+    assert cnn["val_s"] > 0 and cnn["final_s"] > 0 and cnn["compiled"] is False
+    r = run("cnn", 0, epochs=1, batch_size=2)
+    assert G.run_seconds(cal, r, 2, cal["split_sizes"]) > G.run_seconds(cal, r, 2, cal["split_sizes"], margin=0) > 0
+    assert G.run_seconds(cal, run("no-such-net", 0, batch_size=2), 1, cal["split_sizes"]) is None
+    assert any(line.startswith("calibration: cnn@2 in") for line in lines)
+
+
+FAKE_TRAIN = '''#!{python}
+"""A FAKE `python -m resemote train`: seed 0 ends at once, seed 1 trains until it is interrupted."""
+import json, sys, time
+from pathlib import Path
+args = sys.argv[4:]                                  # after -m resemote train
+opt = dict(zip(args[::2], args[1::2]))
+out = Path(opt["--out"])
+out.mkdir(parents=True, exist_ok=True)
+(out / "params.json").write_text(json.dumps({{"config": opt["--model"], "seed": int(opt["--seed"]),
+    "epochs": int(opt["--epochs"]), "batch_size": int(opt["--batch-size"]), "split_sizes": {{"train": 16}}}}))
+(out / "history.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\\n1,0.001,1,0.5,1,0.5,0.1\\n")
+print("FAKE training", opt["--model"], "seed", opt["--seed"], flush=True)
+if opt["--seed"] == "0":
+    (out / "metrics.json").write_text(json.dumps({{"train_seconds": 0.1, "test_accuracy": 0.5}}))
+    sys.exit(0)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:                            # SIGINT: resemote train stops cleanly, exit 130
+    (out / "state.pt").write_bytes(b"resume state")
+    sys.exit(130)
+'''
+
+
+def test_the_launcher_runs_the_plan_side_by_side_and_stops_at_the_budget(tmp_path):
+    """benchmarks/gpu_check.py launch with a FAKE trainer and a MADE-UP calibration: two runs side by side,
+    the one predicted to end after the budget never starts, the one still going at the budget's end is
+    interrupted and recorded as unfinished; then pack and summary."""
+    import importlib.util
+    import json
+    import sys
+    from pathlib import Path
+
+    import yaml
+    spec = importlib.util.spec_from_file_location("gpu_check", Path(__file__).parents[1] / "benchmarks" / "gpu_check.py")
+    gc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gc)
+    (tmp_path / "plan.yml").write_text(yaml.safe_dump(PLAN))
+    cal = {"startup_s": 0.0, "split_sizes": {"train": 16, "val": 8, "test": 8},
+           "keys": {"C1@16": {"step_s": {"1": 1.0, "2": 1.0}, "val_s": 0.0, "final_s": 0.0},   # 1.1 s each
+                    "cnn@16": {"step_s": {"1": 100.0, "2": 100.0}, "val_s": 0.0, "final_s": 0.0}}}  # 110 s
+    (tmp_path / "cal.json").write_text(json.dumps(cal))
+    fake = tmp_path / "fake-python"
+    fake.write_text(FAKE_TRAIN.format(python=sys.executable))
+    fake.chmod(0o755)
+    common = ["--plan", str(tmp_path / "plan.yml"), "--epochs", "1", "--calibration", str(tmp_path / "cal.json")]
+    gc.main(["launch", *common, "--budget", "6", "--root", str(tmp_path / "data"), "--runs", str(tmp_path / "runs"),
+             "--log", str(tmp_path / "launch.json"), "--device", "cpu", "--grace", "10", "--python", str(fake)])
+    log = json.loads((tmp_path / "launch.json").read_text())
+    assert log["k"] == 2        # seeds 0 and 1 at once, then seed 2: ends at 2.2 s, not 3.3 s one by one
+    by_key: dict = {}
+    for r in log["runs"]:
+        by_key.setdefault(r["key"], []).append(r)
+    s0, s1, s2 = sorted(by_key["C1@16"], key=lambda r: r["started_s"])
+    assert s0["status"] == "finished" and s0["exit"] == 0 and s0["started_s"] < 2 and s1["started_s"] < 2
+    assert {s0["slot"], s1["slot"]} == {0, 1} and s2["slot"] == s0["slot"] and s2["started_s"] >= s0["ended_s"]
+    for r in (s1, s2):
+        assert r["status"] == "stopped at the budget (unfinished)" and r["exit"] == 130 and r["ended_s"] >= 6
+    # C1 at batch 32 and 64 were never calibrated; cnn would end long after the budget
+    assert {r["key"]: r["status"] for r in log["runs"] if r["key"] != "C1@16"} == \
+        {"cnn@16": "not started", "C1@32": "not started", "C1@64": "not started"}
+    assert by_key["cnn@16"][0]["reason"] == "predicted to end after the budget"
+    runs = tmp_path / "runs"
+    assert (runs / s1["id"] / "state.pt").is_file() and not (runs / s1["id"] / "metrics.json").exists()
+    assert "FAKE training C1 seed 1" in (runs / s1["id"] / "train.log").read_text()
+
+    gc.main(["pack", "--runs", str(runs), "--out", str(tmp_path / "out" / "runs.tar.gz")])
+    import tarfile
+    with tarfile.open(tmp_path / "out" / "runs.tar.gz") as tar:
+        names = set(tar.getnames())
+    assert f"runs/{s1['id']}/history.csv" in names and f"runs/{s0['id']}/metrics.json" in names
+    assert not any(n.endswith("state.pt") for n in names)
+    gc.main(["summary", "--out", str(tmp_path / "s.json"), "--runs", str(runs), "--launch", str(tmp_path / "launch.json"),
+             "--calibration", str(tmp_path / "cal.json"), "--started", "0"])
+    s = json.loads((tmp_path / "s.json").read_text())
+    got = {r["name"]: r for r in s["runs"]}
+    assert got[s0["id"]]["finished"] and got[s0["id"]]["predicted_s"] == pytest.approx(1.1)
+    assert not got[s1["id"]]["finished"] and got[s1["id"]]["status"].startswith("stopped")
+    assert [t["met"] for t in s["targets"]][:2] == [None, None]   # 16 training images, 1 epoch: not judged
+    assert {r["id"] for r in s["not_started"]} == {r["id"] for r in log["runs"] if r["key"] != "C1@16"}
