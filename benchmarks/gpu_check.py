@@ -149,52 +149,58 @@ def launch(a: argparse.Namespace) -> dict:
               flush=True)
         _write(a.log, {**log, "runs": list(records.values())})
 
-    while True:
-        for slot in [s for s, rec in running.items() if rec["proc"].poll() is not None]:
-            finish(slot)
-        free = [s for s in range(k) if s not in running]
-        while free and remaining:
-            i = gpuplan.pick(remaining, now(), a.budget)
-            if i is None:
+    def stop_all(why: str) -> None:
+        print(f"== {why}: stopping {len(running)} run(s) with SIGINT", flush=True)
+        for rec in running.values():
+            rec["proc"].send_signal(signal.SIGINT)
+        deadline = time.monotonic() + a.grace
+        while running and time.monotonic() < deadline:
+            for slot in [s for s, rec in running.items() if rec["proc"].poll() is not None]:
+                finish(slot, "stopped at the budget (unfinished)")
+            time.sleep(0.2)
+        for slot in list(running):
+            running[slot]["proc"].kill()
+            finish(slot, "killed after the grace period (unfinished)")
+
+    try:
+        while True:
+            for slot in [s for s, rec in running.items() if rec["proc"].poll() is not None]:
+                finish(slot)
+            free = [s for s in range(k) if s not in running]
+            while free and remaining:
+                i = gpuplan.pick(remaining, now(), a.budget)
+                if i is None:
+                    break
+                for r, sec in remaining[:i]:  # they would not finish now; later they never will
+                    records[r.id] = {"id": r.id, "key": gpuplan.run_key(r), "status": "not started",
+                                     "reason": "predicted to end after the budget" if sec else "not calibrated"}
+                r, sec = remaining.pop(i)
+                remaining = remaining[i:]
+                slot = free.pop(0)
+                cmd = [a.python, "-m", "resemote", "train", *gpuplan.train_args(r), "--root", str(a.root),
+                       "--out", str(a.runs / r.id), "--device", a.device, "--state-interval", str(a.state_interval)]
+                if a.compile_mode and a.compile_mode != "none":
+                    cmd += ["--compile-mode", a.compile_mode]
+                out = open(a.runs / "_logs" / f"{r.id}.log", "w")
+                start = now()
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+                out.close()
+                rec = {"id": r.id, "key": gpuplan.run_key(r), "label": gpuplan.label(r), "slot": slot,
+                       "started_s": round(start, 1), "predicted_s": round(sec, 1),
+                       "predicted_finish_s": round(start + sec, 1), "command": " ".join(cmd[1:])}
+                records[r.id] = rec
+                running[slot] = {**rec, "proc": proc}
+                print(f"== {r.id} ({rec['label']}): started in slot {slot} at {start:.0f} s, predicted to end at "
+                      f"{start + sec:.0f} s of {a.budget:.0f}", flush=True)
+                _write(a.log, {**log, "runs": list(records.values())})
+            if not running and (not remaining or gpuplan.pick(remaining, now(), a.budget) is None):
                 break
-            for r, sec in remaining[:i]:  # they would not finish now; later they never will
-                records[r.id] = {"id": r.id, "key": gpuplan.run_key(r), "status": "not started",
-                                 "reason": "predicted to end after the budget" if sec else "not calibrated"}
-            r, sec = remaining.pop(i)
-            remaining = remaining[i:]
-            slot = free.pop(0)
-            cmd = [a.python, "-m", "resemote", "train", *gpuplan.train_args(r), "--root", str(a.root),
-                   "--out", str(a.runs / r.id), "--device", a.device, "--state-interval", str(a.state_interval)]
-            if a.compile_mode and a.compile_mode != "none":
-                cmd += ["--compile-mode", a.compile_mode]
-            out = open(a.runs / "_logs" / f"{r.id}.log", "w")
-            start = now()
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-            out.close()
-            rec = {"id": r.id, "key": gpuplan.run_key(r), "label": gpuplan.label(r), "slot": slot,
-                   "started_s": round(start, 1), "predicted_s": round(sec, 1),
-                   "predicted_finish_s": round(start + sec, 1), "command": " ".join(cmd[1:])}
-            records[r.id] = rec
-            running[slot] = {**rec, "proc": proc}
-            print(f"== {r.id} ({rec['label']}): started in slot {slot} at {start:.0f} s, predicted to end at "
-                  f"{start + sec:.0f} s of {a.budget:.0f}", flush=True)
-            _write(a.log, {**log, "runs": list(records.values())})
-        if not running and (not remaining or gpuplan.pick(remaining, now(), a.budget) is None):
-            break
-        if now() >= a.budget:
-            print(f"== the budget ({a.budget:.0f} s) is spent: stopping {len(running)} run(s) with SIGINT", flush=True)
-            for rec in running.values():
-                rec["proc"].send_signal(signal.SIGINT)
-            deadline = time.monotonic() + a.grace
-            while running and time.monotonic() < deadline:
-                for slot in [s for s, rec in running.items() if rec["proc"].poll() is not None]:
-                    finish(slot, "stopped at the budget (unfinished)")
-                time.sleep(0.2)
-            for slot in list(running):
-                running[slot]["proc"].kill()
-                finish(slot, "killed after the grace period (unfinished)")
-            break
-        time.sleep(0.5)
+            if now() >= a.budget:
+                stop_all(f"the budget ({a.budget:.0f} s) is spent")
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:  # stopped from outside (the script's own time limit): the same clean stop
+        stop_all("interrupted")
     for r, sec in remaining:
         records.setdefault(r.id, {"id": r.id, "key": gpuplan.run_key(r), "status": "not started",
                                   "reason": "predicted to end after the budget" if sec else "not calibrated"})
