@@ -23,7 +23,7 @@
 #
 # Knobs (environment):
 #   DEVICE=cuda BUDGET=530 (seconds, the whole script) CALIB_BUDGET=90 CALIB_LEVELS="1 2 4 8" CALIB_SECONDS=1
-#   CALIB_WARMUP=3 (untimed steps per network and process first)
+#   CALIB_WARMUP=3 (untimed steps per network and process first) CALIB_LIMIT=CALIB_BUDGET+90 (the hard stop)
 #   MAX_K= (at most this many side by side) EPOCHS= (every run's; default the plan's 80) MPS=auto (0: never)
 #   COMPILE_MODE=none (eager; e.g. reduce-overhead: every run and the calibration compile the step)
 #   STATE_INTERVAL=60 BENCH_RESERVE=90 (seconds kept for the bench; 0: bench only in time left over)
@@ -51,6 +51,7 @@ CALIB_BUDGET=${CALIB_BUDGET:-90}
 CALIB_LEVELS=${CALIB_LEVELS:-1 2 4 8}
 CALIB_SECONDS=${CALIB_SECONDS:-1}
 CALIB_WARMUP=${CALIB_WARMUP:-3}
+CALIB_LIMIT=${CALIB_LIMIT:-$((CALIB_BUDGET + 90))}  # the hard stop: a network being timed at CALIB_BUDGET finishes
 MAX_K=${MAX_K:-}
 EPOCHS=${EPOCHS:-}
 MPS=${MPS:-auto}
@@ -219,7 +220,7 @@ STDOUT_TO=$WORK/stats.json step stats 120 "$PY" -m resemote stats --dataset fer2
 
 # --- calibrate, plan, run side by side -----------------------------------------------------------------------
 # shellcheck disable=SC2086  # CALIB_LEVELS is a list
-step calibrate $((CALIB_BUDGET + 90)) "$PY" benchmarks/gpu_check.py calibrate ${PLAN_ARGS[@]+"${PLAN_ARGS[@]}"} \
+step calibrate "$CALIB_LIMIT" "$PY" benchmarks/gpu_check.py calibrate ${PLAN_ARGS[@]+"${PLAN_ARGS[@]}"} \
     --out "$WORK/calibration.json" --root "$ROOT" --device "$DEVICE" --levels $CALIB_LEVELS \
     --seconds "$CALIB_SECONDS" --warmup "$CALIB_WARMUP" --budget "$CALIB_BUDGET" --sharing "$SHARING" ${COMPILE_ARGS[@]+"${COMPILE_ARGS[@]}"}
 RUN_BUDGET=$(($(left) - RESERVE - BENCH_RESERVE - GRACE - 15))  # 15: the launcher's own start and stop

@@ -87,11 +87,12 @@ def calibrate(a: argparse.Namespace) -> dict:
     from resemote import gpuplan
     from resemote.gpucalib import calibrate as run_calibration
     keys = list(dict.fromkeys((r.config, r.batch_size) for r in _candidates(a)))
+    priority = [gpuplan.key(c, b) for c, b in keys]
     cal = run_calibration(keys, a.levels, device=a.device, root=a.root, compile_mode=a.compile_mode,
                           seconds=a.seconds, warmup=a.warmup, budget_s=a.budget, sharing=a.sharing,
-                          log=lambda line: print(line, flush=True))
-    cal["priority"] = [gpuplan.key(c, b) for c, b in keys]
-    return cal
+                          log=lambda line: print(line, flush=True),
+                          on_key=lambda c: _write(a.out, {**c, "priority": priority}))  # kept if stopped later
+    return {**cal, "priority": priority}
 
 
 def make_plan(cal: dict, a: argparse.Namespace, budget: float) -> tuple[dict, list]:

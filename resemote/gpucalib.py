@@ -46,7 +46,7 @@ def _data(dataset: str, root: str | None, sizes: dict, image_size: int, seed: in
 
 
 def _timed_steps(model, opt, forward, data, batch_size: int, seconds: float, dev, seed: int,
-                 min_steps: int = 2) -> tuple[float, int]:
+                 min_steps: int = 1) -> tuple[float, int]:
     """(seconds per step, steps) of the training step over `data` for at least `seconds`."""
     import torch
     from .training import train_one_epoch
@@ -93,7 +93,10 @@ def _worker(i: int, conn, barrier, spawned: float, device: str, dataset: str, ro
         conn.send(("error", f"{type(e).__name__}: {e}".splitlines()[0][:300], None))
         return
     while True:
-        msg = conn.recv()
+        try:
+            msg = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
         if msg is None:
             return
         config, batch_size = msg
@@ -130,6 +133,8 @@ def _worker(i: int, conn, barrier, spawned: float, device: str, dataset: str, ro
             if dev.type == "cuda":
                 out["memory_gib"] = torch.cuda.max_memory_reserved(dev) / 2**30
             conn.send(("ok", out, None))
+        except KeyboardInterrupt:  # the whole calibration is being stopped
+            return
         except Exception as e:  # noqa: BLE001 - this key fails, the others go on
             try:
                 barrier.abort()  # the other workers stop waiting for this one
@@ -146,10 +151,13 @@ def _worker(i: int, conn, barrier, spawned: float, device: str, dataset: str, ro
 def calibrate(keys: list[tuple[str, int]], levels: list[int], *, device: str = "cuda", dataset: str = "fer2013",
               root: str | None = None, sizes: dict | None = None, image_size: int = 64,
               compile_mode: str | None = None, seconds: float = 1.0, warmup: int = 3, budget_s: float | None = None,
-              threads: int | None = None, sharing: str = "", log: Callable[[str], None] = print) -> dict:
+              threads: int | None = None, sharing: str = "", log: Callable[[str], None] = print,
+              on_key: Callable[[dict], None] | None = None) -> dict:
     """Time `keys` ((network, batch size), in priority order) alone and side by side at each k of `levels`
     (module docstring) and return the calibration `resemote.gpuplan` reads. `budget_s` bounds the whole
-    calibration: keys not reached in it are listed under `not_calibrated`."""
+    calibration: no key starts after it (one already going finishes); keys not reached are listed under
+    `not_calibrated`. `on_key(calibration so far)` after each key, so that a calibration stopped from outside
+    (SIGINT) still leaves what it measured; stopped so, it returns what it has."""
     from .gpuplan import key as key_name
     t_start = time.perf_counter()
     levels = sorted({int(k) for k in levels if int(k) >= 1})
@@ -178,6 +186,7 @@ def calibrate(keys: list[tuple[str, int]], levels: list[int], *, device: str = "
         except EOFError:
             return "error", f"worker {i} ended (exit code {procs[i].exitcode})", None
 
+    done: set[str] = set()
     try:
         ready = [receive(i) for i in range(n)]
         errors = [r[1] for r in ready if r[0] != "ready"]
@@ -216,6 +225,9 @@ def calibrate(keys: list[tuple[str, int]], levels: list[int], *, device: str = "
                                      "compiled": first["compiled"],
                                      "memory_gib": max((a[1].get("memory_gib") or 0.0) for a in answers) or None}
             last = time.perf_counter() - t
+            done.add(name)
+            if on_key:
+                on_key(cal)
             e = cal["keys"][name]
             log(f"calibration: {name} in {last:.1f} s: " + (f"error {e['error']}" if "error" in e else
                 ", ".join(f"k={k} {s * 1000:.2f} ms/step" for k, s in e["step_s"].items())
@@ -224,6 +236,10 @@ def calibrate(keys: list[tuple[str, int]], levels: list[int], *, device: str = "
                 cal["not_calibrated"] = [key_name(c, b) for c, b in keys[j + 1:]]
                 log("calibration: a worker ended; the calibration stops here")
                 break
+    except KeyboardInterrupt:
+        cal["stopped"] = "interrupted"
+        cal["not_calibrated"] = [key_name(c, b) for c, b in keys if key_name(c, b) not in done]
+        log("calibration: interrupted; what was measured is kept")
     finally:
         for conn, _ in pipes:
             try:
@@ -231,7 +247,7 @@ def calibrate(keys: list[tuple[str, int]], levels: list[int], *, device: str = "
             except (OSError, BrokenPipeError):
                 pass
         for p in procs:
-            p.join(20)
+            p.join(5 if cal.get("stopped") else 20)
             if p.is_alive():
                 p.terminate()
         cal["seconds"] = time.perf_counter() - t_start
