@@ -202,7 +202,7 @@ if [ "$ZIP" != "-" ]; then
         echo "== $DATA is there already: used as it is (remove it to unpack $ZIP again)"
     elif [ -f "$ZIP" ]; then
         mkdir -p "$DATA"
-        step unzip 120 "$PY" -m zipfile -e "$ZIP" "$DATA"
+        step unzip 240 "$PY" -m zipfile -e "$ZIP" "$DATA"
     else
         echo "== no zip at $ZIP, and no $DATA/train, $DATA/test"
     fi
