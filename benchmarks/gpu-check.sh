@@ -24,7 +24,8 @@
 # Knobs (environment):
 #   DEVICE=cuda BUDGET=530 (seconds, the whole script) CALIB_BUDGET=90 CALIB_LEVELS="1 2 4 8" CALIB_SECONDS=1
 #   CALIB_WARMUP=3 (untimed steps per network and process first) CALIB_LIMIT=CALIB_BUDGET+90 (the hard stop)
-#   MAX_K= (at most this many side by side) EPOCHS= (every run's; default the plan's 80) MPS=auto (0: never)
+#   MAX_K= (at most this many side by side) MIN_K=1 (at least: a rehearsal of the side-by-side path)
+#   EPOCHS= (every run's; default the plan's 80) MPS=auto (0: never)
 #   COMPILE_MODE=none (eager; e.g. reduce-overhead: every run and the calibration compile the step)
 #   STATE_INTERVAL=60 BENCH_RESERVE=90 (seconds kept for the bench; 0: bench only in time left over)
 #   BENCH_IMAGES=28709 BENCH_EPOCHS=1 BENCH_WORKERS=8 BENCH_EXTRA="" LIMIT_TRAIN=0 LIMIT_TEST=0 (a subset)
@@ -53,6 +54,7 @@ CALIB_SECONDS=${CALIB_SECONDS:-1}
 CALIB_WARMUP=${CALIB_WARMUP:-3}
 CALIB_LIMIT=${CALIB_LIMIT:-$((CALIB_BUDGET + 90))}  # the hard stop: a network being timed at CALIB_BUDGET finishes
 MAX_K=${MAX_K:-}
+MIN_K=${MIN_K:-1}
 EPOCHS=${EPOCHS:-}
 MPS=${MPS:-auto}
 COMPILE_MODE=${COMPILE_MODE:-none}
@@ -84,6 +86,7 @@ COMPILE_ARGS=()
 PLAN_ARGS=()
 [ -n "$EPOCHS" ] && PLAN_ARGS+=(--epochs "$EPOCHS")
 [ -n "$MAX_K" ] && PLAN_ARGS+=(--max-k "$MAX_K")
+((MIN_K > 1)) && PLAN_ARGS+=(--min-k "$MIN_K")
 
 left() { echo $((BUDGET - ($(date +%s) - T0))); }
 
@@ -124,7 +127,7 @@ trap mps_quit EXIT
 echo "== gpu-check: $(date -u +%FT%TZ), repo $REPO, out $OUT, work $WORK, budget ${BUDGET} s"
 cat >"$WORK/settings.json" <<EOF
 {"device": "$DEVICE", "budget_s": $BUDGET, "calib_budget_s": $CALIB_BUDGET, "calib_levels": "$CALIB_LEVELS",
- "calib_seconds": $CALIB_SECONDS, "calib_warmup": $CALIB_WARMUP, "max_k": "${MAX_K}", "epochs": "${EPOCHS:-plan}", "mps": "$MPS",
+ "calib_seconds": $CALIB_SECONDS, "calib_warmup": $CALIB_WARMUP, "max_k": "${MAX_K}", "min_k": $MIN_K, "epochs": "${EPOCHS:-plan}", "mps": "$MPS",
  "compile_mode": "$COMPILE_MODE", "state_interval_s": $STATE_INTERVAL, "bench_reserve_s": $BENCH_RESERVE,
  "bench_images": $BENCH_IMAGES, "bench_epochs": $BENCH_EPOCHS, "bench_workers": $BENCH_WORKERS,
  "bench_extra": "$BENCH_EXTRA", "limit_train": $LIMIT_TRAIN, "limit_test": $LIMIT_TEST, "runs": "$RUNS"}

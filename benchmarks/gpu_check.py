@@ -98,7 +98,8 @@ def calibrate(a: argparse.Namespace) -> dict:
 def make_plan(cal: dict, a: argparse.Namespace, budget: float) -> tuple[dict, list]:
     from resemote import gpuplan
     runs = _candidates(a)
-    p = gpuplan.plan(cal, runs, budget, cal.get("split_sizes") or {"train": FER2013_TRAIN}, max_k=a.max_k)
+    p = gpuplan.plan(cal, runs, budget, cal.get("split_sizes") or {"train": FER2013_TRAIN}, max_k=a.max_k,
+                     min_k=a.min_k)
     return p, runs
 
 
@@ -412,6 +413,7 @@ def main(argv: list[str] | None = None) -> None:
         s.add_argument("--plan", type=Path, default=REPO / "runs.yml", help="the run plan (its `gpu` section)")
         s.add_argument("--epochs", type=int, help="every run's epochs (a rehearsal); default: the plan's")
         s.add_argument("--max-k", type=int, help="at most this many runs side by side")
+        s.add_argument("--min-k", type=int, default=1, help="at least this many side by side (a rehearsal)")
     s = sub.add_parser("calibrate")
     planning(s)
     s.add_argument("--out", type=Path, required=True)

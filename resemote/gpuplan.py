@@ -180,11 +180,12 @@ def _rank(sim: dict, runs: list[PlannedRun]) -> tuple:
 
 
 def plan(cal: dict, runs: list[PlannedRun], budget: float, split_sizes: dict, *, max_k: int | None = None,
-         margin: float = MARGIN) -> dict:
-    """The best schedule over every k the calibration measured (module docstring), with the others'
-    summaries under `alternatives`; JSON-ready."""
+         min_k: int = 1, margin: float = MARGIN) -> dict:
+    """The best schedule over every k the calibration measured, from `min_k` (a rehearsal of the
+    side-by-side path may insist on 2) to `max_k` (module docstring), with the others' summaries under
+    `alternatives`; JSON-ready."""
     measured = sorted({int(k) for e in (cal.get("keys") or {}).values() for k in (e.get("step_s") or {})})
-    ks = [k for k in range(1, (max(measured) if measured else 0) + 1) if max_k is None or k <= max_k]
+    ks = [k for k in range(max(1, min_k), (max(measured) if measured else 0) + 1) if max_k is None or k <= max_k]
     if not ks:
         return {"k": 0, "runs": [], "not_started": [{"id": r.id, "key": run_key(r), "reason": "no calibration"}
                                                     for r in runs],

@@ -239,3 +239,9 @@ def test_the_launcher_runs_the_plan_side_by_side_and_stops_at_the_budget(tmp_pat
     assert not got[s1["id"]]["finished"] and got[s1["id"]]["status"].startswith("stopped")
     assert [t["met"] for t in s["targets"]][:2] == [None, None]   # 16 training images, 1 epoch: not judged
     assert {r["id"] for r in s["not_started"]} == {r["id"] for r in log["runs"] if r["key"] != "C1@16"}
+
+
+def test_a_rehearsal_may_insist_on_runs_side_by_side():
+    runs = C1 + [run("cnn", 0)]
+    p = G.plan(CAL, runs, 75.0, SPLITS, min_k=2, max_k=2)
+    assert p["k"] == 2 and [a["k"] for a in p["alternatives"]] == [2]
