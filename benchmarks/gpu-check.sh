@@ -27,7 +27,7 @@
 #   MAX_K= (at most this many side by side) MIN_K=1 (at least: a rehearsal of the side-by-side path)
 #   EPOCHS= (every run's; default the plan's 80) MPS=auto (0: never)
 #   COMPILE_MODE=none (eager; e.g. reduce-overhead: every run and the calibration compile the step)
-#   STATE_INTERVAL=60 BENCH_RESERVE=90 (seconds kept for the bench; 0: bench only in time left over)
+#   STATE_INTERVAL=60 BENCH=1 (0: no bench) BENCH_RESERVE=90 (seconds kept for it; 0: only time left over)
 #   BENCH_IMAGES=28709 BENCH_EPOCHS=1 BENCH_WORKERS=8 BENCH_EXTRA="" LIMIT_TRAIN=0 LIMIT_TEST=0 (a subset)
 #   DATA=data/fer2013 RUNS=/tmp/resemote-gpu-runs (run directories, weights included) PYTHON=python3
 #   INSTALL=0 (1: `pip install -e .` first) RESEMOTE_GIT_COMMIT (the commit the copy was sent from: it has no .git)
@@ -59,6 +59,7 @@ EPOCHS=${EPOCHS:-}
 MPS=${MPS:-auto}
 COMPILE_MODE=${COMPILE_MODE:-none}
 STATE_INTERVAL=${STATE_INTERVAL:-60}
+BENCH=${BENCH:-1}
 BENCH_RESERVE=${BENCH_RESERVE:-90}
 BENCH_IMAGES=${BENCH_IMAGES:-28709}
 BENCH_EPOCHS=${BENCH_EPOCHS:-1}
@@ -238,14 +239,14 @@ fi
 mps_quit
 
 # --- speed: our path against the released-code-style pipeline, and inference --------------------------------
-if (($(left) - RESERVE >= 30)); then
+if [ "$BENCH" = 1 ] && (($(left) - RESERVE >= 30)); then
     # shellcheck disable=SC2086  # BENCH_EXTRA is a list of options
     STDOUT_TO=$OUT/bench.json step bench $(($(left) - RESERVE)) "$PY" -m resemote bench --device "$DEVICE" \
         --images "$BENCH_IMAGES" --epochs "$BENCH_EPOCHS" --workers "$BENCH_WORKERS" \
         ${COMPILE_ARGS[@]+"${COMPILE_ARGS[@]}"} $BENCH_EXTRA --json
     [ -s "$OUT/bench.json" ] || rm -f "$OUT/bench.json"
 else
-    echo "== bench: skipped, $(($(left) - RESERVE)) s left"
+    echo "== bench: skipped (BENCH=$BENCH, $(($(left) - RESERVE)) s left)"
 fi
 
 # --- the records ---------------------------------------------------------------------------------------------
