@@ -166,12 +166,20 @@ def cmd_book(a: argparse.Namespace) -> int:
                        build=not a.no_build, dry_run=a.dry_run, cores=a.cores, estimate=not a.no_estimate)
 
 
-def cmd_publish(a: argparse.Namespace) -> None:
+def cmd_publish(a: argparse.Namespace) -> int:
     from pathlib import Path
-    from .results import publish_dataset, publish_run
+    from .results import publish_archive, publish_dataset, publish_run
     src = Path(a.path)
+    if src.is_file() and src.name.endswith((".tar", ".tar.gz", ".tgz")):  # a GPU call's runs.tar.gz
+        written, refused = publish_archive(src, a.records)
+        for dest in written:
+            print(f"recorded {src.name}:{json.loads((dest / 'record.json').read_text())['source']} in {dest}")
+        for line in refused:
+            print(f"resemote: not recorded: {line}", file=sys.stderr)
+        return 1 if refused else 0
     dest = publish_dataset(src, a.records) if src.suffix == ".json" else publish_run(src, a.records)
     print(f"recorded {src} in {dest}")
+    return 0
 
 
 def cmd_bench(a: argparse.Namespace) -> None:
@@ -336,8 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-estimate", action="store_true", help="skip timing the real-data runs beforehand")
     s.set_defaults(func=cmd_book)
 
-    s = sub.add_parser("publish", help="record a finished run (RUN_DIR) or a dataset summary "
-                                       "(runs/_datasets/NAME.json) in results/, for the book to show")
+    s = sub.add_parser("publish", help="record a finished run (RUN_DIR), a dataset summary "
+                                       "(runs/_datasets/NAME.json) or every run of a GPU call's runs.tar.gz in "
+                                       "results/, for the book to show (exit 1 if a run of an archive is refused)")
     s.add_argument("path")
     s.add_argument("--records", default="results", help="where records go (default: results/)")
     s.set_defaults(func=cmd_publish)

@@ -25,7 +25,8 @@ from pathlib import Path
 from . import plan as P
 from .data.classes import TITLES
 from .errors import ResEmoteError
-from .results import CURRENT, FAILED, LIVE, NOT_RUN, RECORDED, cell, error_line, load_records, status_of
+from .results import (CURRENT, FAILED, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell, error_line, load_records,
+                      status_of)
 
 ROOT = P.ROOT
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
@@ -302,10 +303,14 @@ class Workflow:
         unplaced = []
         for rec in load_records(self.path(self.records_dir), "runs"):
             placed = self.record_entries(rec, live_fp)
-            if isinstance(placed, str):
+            history = self.history_entry(rec, live_fp) if isinstance(placed, str) else None
+            if history:
+                entries.append(history)
+            elif isinstance(placed, str):
                 unplaced.append({"id": rec["record"]["id"], "reason": placed,
                                  "path": P.repo_relative(rec["path"])})
             entries += placed if isinstance(placed, list) else []
+        entries = supersede_older_records(entries)
         meta = {"plan": self.plan_file, "profiles": self.plan["profiles"], "profile": self.profile_used,
                 "profile_reason": self.why,
                 "gpus": self.gpus, "present": sorted(self.present), "datasets": datasets,
@@ -318,9 +323,9 @@ class Workflow:
         import json
         params = json.loads((rec["path"] / "params.json").read_text())
         meta, d = rec["record"], params["dataset"]
-        if d in live_fp and live_fp[d] and live_fp[d] != meta["data_fingerprint"]:
-            return (f"made on other data ({TITLES.get(d, d)} fingerprint {meta['data_fingerprint']}; the copy here "
-                    f"has {live_fp[d]})")
+        other = _other_data(meta, d, live_fp)
+        if other:
+            return other
         out = []
         for profile in P.REAL_PROFILES:
             for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
@@ -334,6 +339,33 @@ class Workflow:
                                 # its weights' results on other test sets, made where it ran (cross jobs)
                                 "cross": {f.stem: self.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}})
         return out or "its parameters match no run of the plan (runs.yml)"
+
+    def history_entry(self, rec: dict, live_fp: dict) -> dict | None:
+        """A recorded run that fills no cell but was made for a run of the plan at another budget (e.g. the
+        reduced profile's 3 epochs, now 9): an index entry marked superseded, its numbers kept for the run
+        list as history, never read into a cell. None if it matches no run of the plan even so."""
+        import json
+        params = json.loads((rec["path"] / "params.json").read_text())
+        meta, d = rec["record"], params["dataset"]
+        if _other_data(meta, d, live_fp):
+            return None
+        mine = {k: v for k, v in cell(params).items() if k != "epochs"}
+        now = []
+        for profile in P.REAL_PROFILES:
+            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
+                if not r.synthetic and r.dataset == d and {k: v for k, v in cell(r.train_params()).items()
+                                                           if k != "epochs"} == mine:
+                    now.append((profile, r))
+        if not now:
+            return None
+        profile, r = now[0]
+        budgets = ", ".join(f"{x.epochs} ({p})" for p, x in now)
+        return {"id": meta["id"], "kind": RECORDED, "status": SUPERSEDED, "error": None, "path": self.rel(rec["path"]),
+                "record": meta, "profile": "history", "config": r.config, "seed": r.seed, "dataset": d,
+                "synthetic": None, "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
+                "budget": f"{params['epochs']} epochs, batch {params['batch_size']}", "page": False,
+                "note": f"history: made at {params['epochs']} epochs; the plan now trains this run for {budgets} "
+                        f"epochs", "command": P.papermill_command(r, self.runs_dir)}
 
     def dataset_entries(self) -> list[dict]:
         """Each dataset page's summary: live ones (made here) and recorded ones (results/datasets/)."""
@@ -353,3 +385,31 @@ class Workflow:
                         "path": self.rel(rec["path"] / "summary.json"), "synthetic": False, "record": rec["record"],
                         "fingerprint": rec["record"]["data_fingerprint"], "error": None})
         return out
+
+
+def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:
+    """Why a record of dataset `d` cannot fill a cell here: made on other data than the copy present."""
+    if d in live_fp and live_fp[d] and live_fp[d] != meta["data_fingerprint"]:
+        return (f"made on other data ({TITLES.get(d, d)} fingerprint {meta['data_fingerprint']}; the copy here "
+                f"has {live_fp[d]})")
+    return None
+
+
+def supersede_older_records(entries: list[dict]) -> list[dict]:
+    """Where several records fill the same cell (same profile and settings: the same run made twice, e.g.
+    at two commits), the newest fills it and the others become history; a seed is never counted twice."""
+    import json
+    newest: dict[tuple, dict] = {}
+    for e in entries:
+        if e["kind"] == RECORDED and e["status"] == CURRENT:
+            k = (e["profile"], json.dumps(e["params"], sort_keys=True))
+            if k not in newest or e["record"].get("finished_at", "") > newest[k]["record"].get("finished_at", ""):
+                newest[k] = e
+    out = []
+    for e in entries:
+        k = (e.get("profile"), json.dumps(e.get("params"), sort_keys=True))
+        if e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
+            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
+                 "note": f"history: the newer record {newest[k]['id']} of the same run fills this cell"}
+        out.append(e)
+    return out

@@ -15,14 +15,19 @@ parameters), `failed` (with its error line) or `not run`; only a current entry i
 
 Recorded runs live in `results/` (committed): the small text files of a finished run made elsewhere
 (`results/runs/<id>/`) or of a dataset's computed tables and audit (`results/datasets/<id>/`), each with a
-`record.json` naming commit, device, date and data fingerprint. `publish_run` / `publish_dataset` make them.
+`record.json` naming commit, device, date and data fingerprint. `publish_run` / `publish_dataset` make them;
+`pack_runs` packs run directories made elsewhere (a GPU call) into one archive of their small files, and
+`publish_archive` validates every run in it and records those that pass.
 """
 from __future__ import annotations
 
 import csv
 import json
 import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,6 +38,7 @@ from .io import write_json
 
 SYNTHETIC_TAG = "synthetic - pipeline demonstration"
 CURRENT, FAILED, NOT_RUN = "current", "failed", "not run"
+SUPERSEDED = "superseded"  # a recorded run kept as history: another budget or a newer record fills its cell
 LIVE, RECORDED = "live", "recorded"
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 METRIC_FIELDS = (
@@ -180,6 +186,11 @@ class Entry:
         return self.info.get("kind") == RECORDED
 
     @property
+    def superseded(self) -> bool:
+        """A recorded run kept as history (its numbers shown in the run list, never in a cell)."""
+        return self.status == SUPERSEDED and self.run is not None and self.run.finished
+
+    @property
     def synthetic(self) -> bool:
         return bool(self.info.get("synthetic")) or (self.run is not None and self.run.synthetic)
 
@@ -210,7 +221,7 @@ def load_entries(runs_dir: str | Path) -> list[Entry]:
     out = []
     for info in json.loads(index.read_text())["runs"]:
         run = None
-        if info.get("status") == CURRENT:
+        if info.get("status") in (CURRENT, SUPERSEDED):
             run = load_run(runs_dir / info["path"])
         out.append(Entry(info, run))
     return out
@@ -228,10 +239,17 @@ def device_kind(device: str) -> str:
 
 
 def record_id(metrics: dict) -> str:
+    """`<dataset>-<config>-s<seed>-<epochs>ep[-b<batch>]-<device>-<commit>[-sub<n>][-leak<F>-<copies>]`; the
+    batch size only where it is not the protocol's (the sensitivity study), the leak experiment's settings
+    only where set, so earlier ids stay as they were."""
+    from .protocols import PROTOCOLS
+    bs = metrics.get("batch_size")
+    proto = PROTOCOLS.get(metrics.get("protocol"))
+    batch = f"-b{bs}" if bs is not None and proto is not None and bs != proto.batch_size else ""
     x = experiment_settings(metrics)
     extra = (f"-sub{x['train_subset']}" if "train_subset" in x else "") + (
         f"-leak{x['leak_test_fraction']:g}-{x['leak_copies']}" if "leak_test_fraction" in x else "")
-    return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep-"
+    return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep{batch}-"
             f"{device_kind(metrics['device'])}-{str(metrics['git_commit'])[:7]}{extra}")
 
 
@@ -254,15 +272,16 @@ def release_of(dataset: str, root: str | Path) -> str:
     return ""
 
 
-def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> Path:
-    """Validate a finished real-data run and copy its record into `records`/runs/<id>/ (with its executed
-    notebook page, `run_dir`/page.ipynb or runs/_pages/<run>.ipynb, when that is small)."""
+def check_run(run_dir: str | Path) -> Run:
+    """The run at `run_dir` if it may be recorded: finished, complete, on real data, at a clean commit;
+    otherwise a one-line ResEmoteError saying why not."""
     run_dir = Path(run_dir)
     if not (run_dir / "params.json").is_file():
         raise ResEmoteError(f"{run_dir}: expected a run directory (params.json, metrics.json, history.csv)")
     run = load_run(run_dir)
     if not run.finished:
-        raise ResEmoteError(f"{run_dir}: the run has not finished (no metrics.json); finish it first")
+        raise ResEmoteError(f"{run_dir}: the run has not finished (no metrics.json; {len(run.history)} of "
+                            f"{run.params.get('epochs')} epochs in history.csv); finish it first")
     m = run.metrics
     missing = [k for k in METRIC_FIELDS if k not in m]
     if missing:
@@ -273,6 +292,15 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         raise ResEmoteError(f"{run_dir}/history.csv: expected {m.get('epochs_run', m['epochs'])} epochs, "
                             f"found {len(run.history)}")
     _check_commit(str(m["git_commit"]), str(run_dir))
+    return run
+
+
+def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> Path:
+    """Validate a finished real-data run (`check_run`) and copy its record into `records`/runs/<id>/ (with its
+    executed notebook page, `run_dir`/page.ipynb or runs/_pages/<run>.ipynb, when that is small)."""
+    run_dir = Path(run_dir)
+    run = check_run(run_dir)
+    m = run.metrics
     rid = record_id(m)
     dest = Path(records) / "runs" / rid
     if dest.exists():
@@ -359,3 +387,87 @@ def load_records(records: str | Path, kind: str = "runs") -> list[dict]:
             rec["summary"] = json.loads((f.parent / "summary.json").read_text())
         out.append(rec)
     return out
+
+
+# --- runs made elsewhere, in one archive (a GPU call) -----------------------------------------------------------
+ARCHIVE_FILES = (*RECORD_FILES, "page.ipynb", "train.log")  # what `pack_runs` keeps of a run: no weights, no state
+ARCHIVE_LIMIT = 2_000_000  # bytes per file: a larger one is left out (and said so)
+
+
+def pack_runs(run_dirs: list[Path], archive: str | Path) -> list[str]:
+    """One gzipped tar of every run's small files as `runs/<name>/<file>` (`ARCHIVE_FILES`): finished or not,
+    never weights or resume state. Returns the members written."""
+    archive = Path(archive)
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    members = []
+    tmp = archive.with_name(archive.name + ".partial")
+    with tarfile.open(tmp, "w:gz") as tar:
+        for d in sorted(Path(p) for p in run_dirs):
+            for f in ARCHIVE_FILES:
+                path = d / f
+                if path.is_file() and path.stat().st_size <= ARCHIVE_LIMIT:
+                    tar.add(path, arcname=f"runs/{d.name}/{f}", recursive=False)
+                    members.append(f"runs/{d.name}/{f}")
+    tmp.replace(archive)
+    return members
+
+
+def _commit_known(commit: str, repo: Path) -> bool | None:
+    """Whether `repo` (a git checkout) has `commit`; None where `repo` is no checkout (nothing to ask)."""
+    try:
+        if subprocess.run(["git", "-C", str(repo), "rev-parse", "--git-dir"], capture_output=True,
+                          timeout=20).returncode != 0:
+            return None
+        return subprocess.run(["git", "-C", str(repo), "cat-file", "-e", f"{commit}^{{commit}}"],
+                              capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def publish_archive(archive: str | Path, records: str | Path,
+                    repo: Path = Path(__file__).resolve().parents[1]) -> tuple[list[Path], list[str]]:
+    """Record every run of an archive made by `pack_runs` (a GPU call's `runs.tar.gz`) that passes
+    `check_run` and was made on the data recorded in `records`/datasets/<name>/ (the same fingerprint: the
+    full release, not a subset or another copy) at a commit this repository has. Every run is checked before
+    anything is written. Returns (the record folders written, one line per run refused)."""
+    archive = Path(archive)
+    try:
+        tar = tarfile.open(archive)
+    except (OSError, tarfile.TarError):
+        raise ResEmoteError(f"{archive}: expected a tar archive of run directories (runs.tar.gz of "
+                            f"benchmarks/gpu-check.sh)") from None
+    datasets = {r["record"]["dataset"]: r["record"] for r in load_records(records, "datasets")}
+    with tar, tempfile.TemporaryDirectory(prefix="resemote-publish-") as tmp:
+        try:
+            tar.extractall(tmp, filter="data")  # no absolute paths, no links out, no devices
+        except (OSError, tarfile.TarError) as e:
+            raise ResEmoteError(f"{archive}: a member could not be unpacked safely ({e})") from None
+        runs = sorted(p.parent for p in Path(tmp).glob("**/params.json"))
+        if not runs:
+            raise ResEmoteError(f"{archive}: expected run directories (runs/<name>/params.json), found none")
+        good, refused = [], []
+        for d in runs:
+            name = str(d.relative_to(tmp))
+            try:
+                run = check_run(d)
+                m = run.metrics
+                rec = datasets.get(m["dataset"])
+                if rec is None:
+                    raise ResEmoteError(f"no recorded {TITLES.get(m['dataset'], m['dataset'])} in {records}/datasets/ "
+                                        f"to check its data against (resemote publish runs/_datasets/"
+                                        f"{m['dataset']}.json first)")
+                if m["data_fingerprint"] != rec["data_fingerprint"]:
+                    raise ResEmoteError(f"made on data with fingerprint {m['data_fingerprint']}, not the recorded "
+                                        f"{rec.get('release') or rec['dataset']} ({rec['data_fingerprint']}): a "
+                                        f"subset or another copy is not recorded")
+                if _commit_known(str(m["git_commit"]), repo) is False:
+                    raise ResEmoteError(f"made at commit {m['git_commit']}, which this repository does not have "
+                                        f"(fetch it, or run at a commit of this history)")
+                rid = record_id(m)
+                if any(record_id(g.metrics) == rid for _, g, _ in good):
+                    raise ResEmoteError(f"another run of the archive makes the same record {rid}")
+                good.append((d, run, rec))
+            except ResEmoteError as e:
+                refused.append(f"{archive.name}:{name}: {str(e).replace(str(d) + ': ', '').replace(str(d), name)}")
+        written = [publish_run(d, records, release=rec.get("release", "")) for d, _, rec in good]
+    return written, refused

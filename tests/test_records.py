@@ -97,11 +97,17 @@ def _workflow(tmp_path: Path, present: bool = False) -> Workflow:
 def test_a_record_fills_only_the_cell_it_was_made_for(finished, tmp_path):
     results.publish_run(as_real(finished, tmp_path / "r3"), tmp_path / "rec")             # the reduced budget
     results.publish_run(as_real(finished, tmp_path / "r5", epochs=5, commit="5555555aaaaaa"), tmp_path / "rec")
+    b32 = as_real(finished, tmp_path / "b32", epochs=3, commit="3232323aaaaaa")      # a batch size never planned
+    for f in ("params.json", "metrics.json"):
+        (b32 / f).write_text(json.dumps({**json.loads((b32 / f).read_text()), "batch_size": 32}))
+    results.publish_run(b32, tmp_path / "rec")
     entries, meta = _workflow(tmp_path).index_entries()
-    rec = [e for e in entries if e["kind"] == "recorded"]
+    rec = [e for e in entries if e["kind"] == "recorded" and e["status"] == "current"]
     assert len(rec) == 1 and rec[0]["profile"] == "reduced" and rec[0]["stands_in_for"] == ["fer2013"]
     assert rec[0]["experiments"] == ["table3"] and rec[0]["status"] == "current" and rec[0]["synthetic"] is None
-    assert [u["id"] for u in meta["unplaced_records"]] == ["fer2013-C1-s0-5ep-cpu-5555555"]
+    # another budget of a planned run is history (below); other settings fill no cell at all
+    assert [e["id"] for e in entries if e["status"] == "superseded"] == ["fer2013-C1-s0-5ep-cpu-5555555"]
+    assert [u["id"] for u in meta["unplaced_records"]] == ["fer2013-C1-s0-3ep-b32-cpu-3232323"]
     assert "match no run of the plan" in meta["unplaced_records"][0]["reason"]
     from resemote import report
     (tmp_path / "runs").mkdir(exist_ok=True)
@@ -124,3 +130,126 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-RECORDED"}))
     entries, _ = w.index_entries()                                   # the same data: shown beside the live run
     assert [e["profile"] for e in entries if e["kind"] == "recorded"] == ["reduced"]
+
+
+def _plan_with_reduced(tmp_path: Path, epochs: int) -> Workflow:
+    plan = {**PLAN, "profiles": {**PLAN["profiles"], "reduced": {**PLAN["profiles"]["reduced"], "epochs": epochs}}}
+    (tmp_path / "plan.yml").write_text(yaml.safe_dump(plan))
+    (tmp_path / "data").mkdir(exist_ok=True)
+    return Workflow(str(tmp_path / "plan.yml"), str(tmp_path / "runs"), str(tmp_path / "data"), str(tmp_path / "b"),
+                    str(tmp_path / "rec"), "auto", 0)
+
+
+def _finished_at(run: Path, when: str) -> Path:
+    m = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**m, "finished_at": when}))
+    return run
+
+
+def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished, tmp_path):
+    """The reduced profile went from 3 to 9 epochs: the 9-epoch record fills the cell, the 3-epoch one stays
+    in the run list with its numbers, marked superseded; a newer record of the same run replaces an older."""
+    from resemote import report
+    old = as_real(finished, tmp_path / "r3", epochs=3, commit="3333333aaaaaa")
+    _finished_at(old, "2026-01-01T00:00:00+00:00")
+    results.publish_run(old, tmp_path / "rec")
+    w = _plan_with_reduced(tmp_path, 9)
+    entries, meta = w.index_entries()
+    hist = [e for e in entries if e["kind"] == "recorded"]
+    assert meta["unplaced_records"] == [] and [e["status"] for e in hist] == ["superseded"]
+    assert hist[0]["note"] == "history: made at 3 epochs; the plan now trains this run for 80 (paper), 9 (reduced) epochs"
+
+    for name, commit, when in (("r9a", "9a9a9a9aaaaaa", "2026-02-01T00:00:00+00:00"),
+                               ("r9b", "9b9b9b9bbbbbb", "2026-03-01T00:00:00+00:00")):
+        run = _finished_at(as_real(finished, tmp_path / name, epochs=9, commit=commit), when)
+        m = json.loads((run / "metrics.json").read_text())
+        (run / "metrics.json").write_text(json.dumps({**m, "test_accuracy": 0.25 if name == "r9a" else 0.75}))
+        results.publish_run(run, tmp_path / "rec")
+    entries, meta = w.index_entries()
+    (tmp_path / "runs").mkdir(exist_ok=True)
+    results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
+    loaded = report.load_entries(tmp_path / "runs")
+    by_id = {e.info["record"]["commit"]: e for e in loaded if e.recorded}
+    assert by_id["9b9b9b9bbbbbb"].status == "current"                      # the newest record of the cell
+    assert by_id["9a9a9a9aaaaaa"].status == "superseded" and by_id["3333333aaaaaa"].status == "superseded"
+    assert "newer record fer2013-C1-s0-9ep-cpu-9b9b9b9" in by_id["9a9a9a9aaaaaa"].info["note"]
+    t = report.results_table(loaded)
+    assert t.loc["this companion, reduced budget", "FER2013"] == "75.00 (recorded, CPU)"   # one seed, counted once
+    prov = report.provenance_table(loaded).set_index("status")
+    old_row = prov.loc[[s for s in prov.index if s.startswith("superseded: history: made at 3 epochs")][0]]
+    assert old_row["kind"] == "recorded (history)" and old_row["test acc. (%)"] != ""
+    assert not report.commands_table(loaded).get("status", []).__contains__("superseded")
+
+
+def _dataset_record(records: Path, fingerprint: str) -> None:
+    d = records / "datasets" / "fer2013"
+    d.mkdir(parents=True)
+    (d / "summary.json").write_text("{}")
+    (d / "record.json").write_text(json.dumps({"id": "fer2013", "kind": "dataset", "dataset": "fer2013",
+                                               "release": "FAKE release", "data_fingerprint": fingerprint}))
+
+
+def test_publishing_a_gpu_calls_archive_records_the_valid_runs_and_refuses_the_rest(finished, tmp_path):
+    import subprocess
+    import tarfile
+    from conftest import run_cli
+    head = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(results.__file__).parents[1]).stdout.strip()
+    runs = tmp_path / "device" / "runs"
+    ok = as_real(finished, runs / "fer2013-C1-s0-x", epochs=80, commit=head)
+    b32 = as_real(finished, runs / "fer2013-C1-s0-b32", epochs=80, commit=head)
+    for f in ("params.json", "metrics.json"):
+        p = b32 / f
+        p.write_text(json.dumps({**json.loads(p.read_text()), "batch_size": 32}))
+    unfinished = as_real(finished, runs / "fer2013-C1-s1-x", epochs=80, commit=head)
+    (unfinished / "metrics.json").unlink()
+    (unfinished / "state.pt").write_bytes(b"resume state")             # never packed
+    subset = as_real(finished, runs / "fer2013-C1-s2-x", epochs=80, commit=head, fingerprint="FP-SUBSET")
+    stranger = as_real(finished, runs / "fer2013-vgg-s0-x", epochs=80, commit="0123456789ab")
+    synthetic = runs / "fer2013-cnn-s0-x"
+    shutil.copytree(finished, synthetic)
+    archive = tmp_path / "out" / "runs.tar.gz"
+    members = results.pack_runs([ok, b32, unfinished, subset, stranger, synthetic], archive)
+    assert "runs/fer2013-C1-s1-x/history.csv" in members and "runs/fer2013-C1-s1-x/params.json" in members
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert not [n for n in names if n.endswith((".safetensors", ".pt"))]   # no weights, no resume state
+
+    records = tmp_path / "results"
+    _dataset_record(records, "FP1")
+    code, out, err = run_cli("publish", str(archive), "--records", str(records))
+    assert code == 1
+    made = sorted(p.name for p in (records / "runs").iterdir())
+    assert made == [f"fer2013-C1-s0-80ep-b32-cpu-{head[:7]}", f"fer2013-C1-s0-80ep-cpu-{head[:7]}"]
+    rec = json.loads((records / "runs" / made[1] / "record.json").read_text())
+    assert rec["release"] == "FAKE release" and rec["source"] == "fer2013-C1-s0-x" and rec["commit"] == head
+    lines = err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("resemote: not recorded: runs.tar.gz:runs/") for line in lines)
+    why = {line.split(":")[3].split("/")[1]: line for line in lines}
+    assert "has not finished (no metrics.json; 1 of 80 epochs in history.csv)" in why["fer2013-C1-s1-x"]
+    assert "fingerprint FP-SUBSET, not the recorded FAKE release (FP1)" in why["fer2013-C1-s2-x"]
+    assert "commit 0123456789ab, which this repository does not have" in why["fer2013-vgg-s0-x"]
+    assert "synthetic data is not recorded" in why["fer2013-cnn-s0-x"]
+    assert str(tmp_path) not in err and "/tmp/" not in err                  # one line each, no local paths
+    assert f"recorded runs.tar.gz:fer2013-C1-s0-x in {records}/runs/{made[1]}" in out
+
+    # nothing valid: nothing written, nothing already there lost; a broken archive is one line, exit 2
+    before = sorted(p.name for p in (records / "runs").iterdir())
+    only_bad = results.pack_runs([unfinished, subset], tmp_path / "bad.tar.gz")
+    assert only_bad and run_cli("publish", str(tmp_path / "bad.tar.gz"), "--records", str(records))[0] == 1
+    assert sorted(p.name for p in (records / "runs").iterdir()) == before
+    (tmp_path / "junk.tar.gz").write_text("not an archive")
+    code, _, err = run_cli("publish", str(tmp_path / "junk.tar.gz"), "--records", str(records))
+    assert code == 2 and err.count("\n") == 1 and "expected a tar archive of run directories" in err
+    # without a recorded dataset there is nothing to check the data against
+    with pytest.raises(ResEmoteError, match="expected run directories"):
+        results.publish_archive(_empty_tar(tmp_path / "empty.tar.gz"), records)
+    written, refused = results.publish_archive(archive, tmp_path / "no-datasets")
+    assert written == [] and all("no recorded FER2013 in" in r for r in refused[:1])
+
+
+def _empty_tar(path: Path) -> Path:
+    import tarfile
+    with tarfile.open(path, "w:gz"):
+        pass
+    return path

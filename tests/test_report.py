@@ -78,7 +78,8 @@ def test_results_table_keeps_synthetic_out_of_real_cells(runs: Path):
     synth = t.loc[f"stand-in ({report.SYNTHETIC_TAG})"]
     assert paper_row["FER2013"] == report.NOT_RUN                     # only a synthetic run stands in for it
     assert paper_row["RAF-DB"] == "75.00 ± 7.07 (n=2)"                 # mean ± sd of the two FAKE seeds
-    assert reduced["FER2013"] == "55.00; 54.00 (recorded, CUDA); this build − recorded: +1.00"
+    # a recorded GPU run names the GPU ("cuda (FAKE GPU)" in its metrics.json)
+    assert reduced["FER2013"] == "55.00; 54.00 (recorded, CUDA, FAKE GPU); this build − recorded: +1.00"
     assert synth["FER2013"] == "50.00" and synth["ExpW"] == "50.00"
     assert t.loc["ResEmoteNet, paper's claim (Roy et al. 2024)", "RAF-DB"] == "94.76"
 
@@ -216,3 +217,59 @@ def test_table_iv_headers_fit_a_1280px_page(runs: Path):
     css = (Path(report.__file__).parents[2] / "book" / "_static" / "custom.css").read_text()
     assert "pre-wrap" in css                                            # printed notes wrap, never scroll away
     assert "no-repeat local" in css                  # a table that must scroll shows a shadow where it goes on
+
+
+def test_the_fer2013_verdict_comes_from_80_epoch_seeds_by_the_stated_rule(tmp_path: Path):
+    """Three FAKE recorded GPU seeds: the claim is reproduced when it lies within mean ± 2 sd or the seeds'
+    bootstrap intervals (resemote/report/claims.py), and a seed made here and recorded counts once."""
+    def claims_for(accs, ci, live_seed0=None):
+        root = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
+        index = [fake_run(root, f"fer-rec-s{s}", dataset="fer2013", config="C1", acc=a, ci=ci, synthetic=False,
+                          experiments=["table3"], stands_in_for=["fer2013"], seed=s, epochs=80, kind="recorded")
+                 for s, a in enumerate(accs)]
+        if live_seed0 is not None:
+            index.append(fake_run(root, "fer-live-s0", dataset="fer2013", config="C1", acc=live_seed0, ci=ci,
+                                  synthetic=False, experiments=["table3"], stands_in_for=["fer2013"], epochs=80))
+        (root / "index.json").write_text(json.dumps({"runs": index}))
+        return report.claims_table(report.load_entries(root), []).set_index("claim").loc[
+            "Table III: ResEmoteNet reaches 79.79% on FER2013"]
+
+    row = claims_for([0.70, 0.71, 0.72], 0.015)          # mean 71, sd 1: 69-73; intervals 68.5-73.5
+    assert row["verdict"] == "not reproduced"
+    assert row["this companion"].startswith("71.00 ± 1.00 (interval 68.50-73.50: mean ± 2 sd")
+    assert "3 seeds, recorded (CUDA, FAKE GPU)" in row["this companion"]
+    # mean 76, sd 2: mean ± 2 sd = 72-80 holds 79.79, though no seed's interval (73.9-78.1) does
+    assert claims_for([0.74, 0.76, 0.78], 0.001)["verdict"] == "reproduced"
+    # this build's seed 0 (0.80) replaces the recorded seed 0: still three seeds, mean (80 + 71 + 72) / 3
+    row = claims_for([0.70, 0.71, 0.72], 0.015, live_seed0=0.80)
+    assert row["this companion"].startswith("74.33 ± ") and "3 seeds, recorded (CUDA, FAKE GPU); this build" in \
+        row["this companion"]
+
+
+def test_fer2013_substitutes_have_their_own_columns_never_raf_db_cells(tmp_path: Path):
+    index = [fake_run(tmp_path, f"fer-{c}", dataset="fer2013", config=c, acc=a, synthetic=False, epochs=80,
+                      experiments=["table4"], stands_in_for=["fer2013"], kind="recorded")
+             for c, a in (("C1", 0.70), ("C3", 0.66))]
+    index += [fake_run(tmp_path, f"fer-b{b}", dataset="fer2013", config="C1", acc=a, synthetic=False, epochs=80,
+                       experiments=["sensitivity"], stands_in_for=["fer2013"], kind="recorded")
+              for b, a in ((16, 0.70), (32, 0.72), (64, 0.69), (128, 0.65))]
+    for e, b in zip(index[2:], (16, 32, 64, 128)):
+        e["params"]["batch_size"] = b
+        p = tmp_path / e["id"] / "params.json"
+        p.write_text(json.dumps({**json.loads(p.read_text()), "batch_size": b}))
+    (tmp_path / "index.json").write_text(json.dumps({"runs": index}))
+    entries = report.load_entries(tmp_path)
+    t4 = report.ablation_table(entries).set_index("config")
+    sub = "ours acc. (%), FER2013, in place of the paper's RAF-DB"
+    assert t4.loc["C1", sub] == "70.00 (recorded, CUDA, FAKE GPU)" and t4.loc["C2", sub] == report.NOT_RUN
+    assert t4.loc["C3", "ours acc. (%), RAF-DB, paper protocol (80 epochs)"] == report.NOT_RUN
+    claims = report.claims_table(entries, []).set_index("claim")
+    c3 = claims.loc["Table IV, C3: removing CNN (64) costs 11.25 points on RAF-DB"]
+    assert c3["verdict"] == "not checked yet" and "On FER2013 (in place of the paper's RAF-DB, not a test of this " \
+        "claim): 4.00 points" in c3["this companion"]
+    # the paper names no dataset for its batch-size study: FER2013's four sizes check it on their own
+    batch = claims.loc["Batch size 16 is best among 16, 32, 64 and 128 (sensitivity analysis, not shown in the paper)"]
+    assert batch["verdict"] == "not reproduced" and batch["this companion"].startswith("FER2013: batch 16: 70.00")
+    pts = report.sensitivity_points(entries, synthetic=False, dataset="fer2013")
+    assert set(pts["data"]) == {"FER2013, paper protocol"} and len(pts[pts["axis"] == "batch_size"]) == 4
+    assert report.sensitivity_points(entries, synthetic=False).empty          # nothing on RAF-DB

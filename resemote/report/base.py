@@ -20,13 +20,15 @@ from typing import Iterable
 import pandas as pd
 
 from ..data.classes import CLASSES, TITLES
-from ..results import (CURRENT, FAILED, NOT_RUN, RECORDED, SYNTHETIC_TAG, Entry, load_entries as _load,
-                       load_index_meta)
+from ..results import (CURRENT, FAILED, NOT_RUN, RECORDED, SUPERSEDED, SYNTHETIC_TAG, Entry,
+                       load_entries as _load, load_index_meta)
 
 REPO = Path(__file__).resolve().parents[2]
 DATASETS = ("fer2013", "rafdb", "affectnet", "expw")
 PROFILE_ROWS = {"paper": "paper protocol (80 epochs)", "reduced": "reduced budget"}
-__all__ = ["CLASSES", "CURRENT", "DATASETS", "FAILED", "NOT_RUN", "SYNTHETIC_TAG", "TITLES"]
+SUBSTITUTE = "in place of the paper's RAF-DB"  # a FER2013 run of an experiment the paper ran on RAF-DB
+__all__ = ["CLASSES", "CURRENT", "DATASETS", "FAILED", "NOT_RUN", "SUBSTITUTE", "SUPERSEDED", "SYNTHETIC_TAG",
+           "TITLES"]
 
 
 def runs_dir() -> Path:
@@ -107,6 +109,12 @@ def device_kind(m: dict) -> str:
     return str(m.get("device", "")).split(" ", 1)[0].upper() or "?"
 
 
+def device_label(m: dict) -> str:
+    """How a cell names a recorded run's hardware: 'CPU', 'MPS', or a GPU with its name ('CUDA, NVIDIA H200')."""
+    kind, name = device_kind(m), str(m.get("device", "")).partition(" (")[2].rstrip(")")
+    return f"{kind}, {name}" if kind.startswith("CUDA") and name else kind
+
+
 def accuracy_cell(entries: list[Entry], key: str = "test_accuracy", scale: float = 100, digits: int = 2) -> str:
     """A result cell from live and recorded runs of one cell: each mean ± sd, recorded ones labelled with
     their device; where both exist, their difference (did this build reproduce the record?)."""
@@ -116,7 +124,7 @@ def accuracy_cell(entries: list[Entry], key: str = "test_accuracy", scale: float
     if live:
         parts.append(mean_sd(live, scale, digits))
     if rec:
-        devices = "/".join(sorted({device_kind(e.metrics) for e in rec}))
+        devices = "/".join(sorted({device_label(e.metrics) for e in rec}))
         parts.append(f"{mean_sd([e.metrics[key] for e in rec], scale, digits)} (recorded, {devices})")
     if live and rec:
         diff = (statistics.mean(live) - statistics.mean(e.metrics[key] for e in rec)) * scale
