@@ -84,7 +84,12 @@ def train_args(r: PlannedRun) -> list[str]:
     launcher's)."""
     args = ["--dataset", r.dataset, "--model", r.config, "--protocol", r.protocol, "--epochs", str(r.epochs),
             "--batch-size", str(r.batch_size), "--seed", str(r.seed), "--image-size", str(r.image_size)]
-    return args + ([] if r.lr is None else ["--lr", repr(r.lr)])
+    args += [] if r.lr is None else ["--lr", repr(r.lr)]
+    x = r.experiment()  # the leak experiment's settings (issue 21), where set
+    args += ["--train-subset", str(x["train_subset"])] if x.get("train_subset") else []
+    if x.get("leak_test_fraction"):
+        args += ["--leak-test-fraction", repr(x["leak_test_fraction"]), "--leak-copies", x["leak_copies"]]
+    return args
 
 
 # --- durations -----------------------------------------------------------------------------------------
@@ -114,7 +119,9 @@ def run_seconds(cal: dict, r: PlannedRun, k: int, split_sizes: dict, margin: flo
     if step is None or alone is None:
         return None
     val = float(entry.get("val_s", 0.0)) * step / alone
-    epoch = steps_per_epoch(int(split_sizes["train"]), r.batch_size) * step + val
+    train, test = int(split_sizes["train"]), int(split_sizes.get("test", 0))
+    train = min(train, r.train_subset or train) + round(r.leak_test_fraction * test)  # a leak run's training set
+    epoch = steps_per_epoch(train, r.batch_size) * step + val
     total = float(cal.get("startup_s", 0.0)) + float(entry.get("build_s", 0.0)) + r.epochs * epoch \
         + float(entry.get("final_s", 0.0))
     return total * (1 + margin)

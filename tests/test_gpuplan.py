@@ -136,9 +136,20 @@ def test_the_repository_plan_lists_c1_seeds_first():
     rs = G.candidates(P.load_plan())
     assert [(r.config, r.seed) for r in rs[:3]] == [("C1", 0), ("C1", 1), ("C1", 2)]
     assert all(r.epochs == 80 and r.dataset == "fer2013" and r.profile == "paper" for r in rs)
-    assert [r.config for r in rs[3:7]] == ["resnet18", "vgg", "cnn", "cnn-se"]
-    assert [r.config for r in rs[7:12]] == ["C2", "C3", "C4", "C5", "C6"]
-    assert [r.batch_size for r in rs[12:]] == [32, 64, 128]
+    # then the leak doses (issue 21; the fraction 0 run is C1's seed 0 itself), each leaking the test images as-is
+    assert [(r.config, r.seed, r.leak_test_fraction, r.leak_copies) for r in rs[3:6]] == [
+        ("C1", 0, 0.1, "as-is"), ("C1", 0, 0.25, "as-is"), ("C1", 0, 0.5, "as-is")]
+    assert [r.config for r in rs[6:10]] == ["resnet18", "vgg", "cnn", "cnn-se"]
+    assert [r.config for r in rs[10:15]] == ["C2", "C3", "C4", "C5", "C6"]
+    assert [r.batch_size for r in rs[15:]] == [32, 64, 128]
+    assert all(not r.leak_test_fraction for r in rs[6:])
+    # the launcher's command makes the leak run, and the planner times its larger training split
+    assert G.train_args(rs[4])[-4:] == ["--leak-test-fraction", "0.25", "--leak-copies", "as-is"]
+    assert "--leak-test-fraction" not in G.train_args(rs[0])
+    cal = {"keys": {G.run_key(r): {"step_s": {"1": 0.01}, "val_s": 0.0} for r in rs}}
+    sizes = {"train": 1600, "val": 0, "test": 640}
+    base, leak = (G.run_seconds(cal, r, 1, sizes, margin=0) for r in (rs[0], rs[4]))
+    assert abs(base - 80 * 100 * 0.01) < 1e-6 and abs(leak - 80 * 110 * 0.01) < 1e-6
 
 
 def test_calibration_times_each_network_alone_and_side_by_side_on_the_cpu():

@@ -89,4 +89,9 @@ def test_a_fresh_checkout_with_the_cached_runs_redoes_no_run(tiny_repo, tmp_path
                        env={**tiny_repo.env, "PYTHONPATH": str(fresh)}, timeout=600)
     out = p.stdout + p.stderr
     runs = re.findall(r"rule train:\n(?:.*\n)*?\s+wildcards: run=(\S+)", out)
-    assert p.returncode == 0 and runs and all(r.startswith("rafdb-") for r in runs), out[-3000:]
+    # Redone: the damaged RAF-DB's crashed runs, and the two runs the fixture made by hand (Snakemake recorded
+    # nothing for them, so only file times speak; the Actions cache holds engine-made runs only). Not redone:
+    # the stand-in dataset and the synthetic C5 run the engine made, though every code file is newer now.
+    assert p.returncode == 0 and runs and all(r.startswith("rafdb-") or r in tiny_repo.by_hand for r in runs), \
+        out[-3000:]
+    assert "rule synthetic:" not in out and not any(r.startswith("synthetic-C5") for r in runs), out[-3000:]
