@@ -110,6 +110,12 @@ def _write(path: Path | None, obj: dict) -> None:
         tmp.replace(path)
 
 
+def _default_sigint() -> None:
+    """In a run's process before it starts: SIGINT back to its default (kept across exec), so that Python
+    installs its KeyboardInterrupt handler and `resemote train` stops cleanly when interrupted."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def launch(a: argparse.Namespace) -> dict:
     """Plan with the budget left now, then run the plan (module docstring); the log (--log) is rewritten at
     every start and end, so it survives whatever stops this process."""
@@ -185,7 +191,10 @@ def launch(a: argparse.Namespace) -> dict:
                     cmd += ["--compile-mode", a.compile_mode]
                 out = open(a.runs / "_logs" / f"{r.id}.log", "w")
                 start = now()
-                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+                # SIGINT at the budget must reach the run even where this script was started in the background
+                # of a non-interactive shell, which starts its children with SIGINT ignored
+                proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                        preexec_fn=_default_sigint)
                 out.close()
                 rec = {"id": r.id, "key": gpuplan.run_key(r), "label": gpuplan.label(r), "slot": slot,
                        "started_s": round(start, 1), "predicted_s": round(sec, 1),
