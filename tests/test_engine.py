@@ -161,7 +161,10 @@ def test_an_interrupted_build_resumes_the_killed_run(tiny_repo):
     args = [sys.executable, "-m", "resemote", "book", "--plan", "long.yml", "--runs", "runs_long", "--data",
             "data_long", "--no-estimate", "--no-build"]
     p = subprocess.Popen(args, cwd=tiny_repo.root, env=tiny_repo.env, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+                         stderr=subprocess.STDOUT, start_new_session=True,
+                         # Ctrl-C as a terminal delivers it, even where the tests run in the background of a
+                         # non-interactive shell (which starts its children with SIGINT ignored)
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     runs = tiny_repo.root / "runs_long"
     deadline = time.time() + 600
     while time.time() < deadline and not list(runs.glob("synthetic-*/history.csv")):
