@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import ResEmoteError
-from .plan import PlannedRun, resolve, run_id
+from .plan import PlannedRun, resolve, run_id, training_images
 
 MARGIN = 0.1          # predicted durations are stretched by this share: what the model leaves out
 MEMORY_SHARE = 0.9    # at most this share of the GPU's memory for the processes side by side
@@ -119,9 +119,7 @@ def run_seconds(cal: dict, r: PlannedRun, k: int, split_sizes: dict, margin: flo
     if step is None or alone is None:
         return None
     val = float(entry.get("val_s", 0.0)) * step / alone
-    train, test = int(split_sizes["train"]), int(split_sizes.get("test", 0))
-    train = min(train, r.train_subset or train) + round(r.leak_test_fraction * test)  # a leak run's training set
-    epoch = steps_per_epoch(train, r.batch_size) * step + val
+    epoch = steps_per_epoch(int(training_images(r, split_sizes)), r.batch_size) * step + val
     total = float(cal.get("startup_s", 0.0)) + float(entry.get("build_s", 0.0)) + r.epochs * epoch \
         + float(entry.get("final_s", 0.0))
     return total * (1 + margin)

@@ -175,12 +175,18 @@ def papermill_command(r: PlannedRun, runs_dir: str = "runs") -> str:
     return f"papermill notebooks/train.ipynb {runs_dir}/_pages/{r.id}.ipynb {args}"
 
 
+def training_images(r: PlannedRun, split_sizes: dict[str, int]) -> int:
+    """The images run `r` trains on each epoch: the training split, or the leak experiment's subset of it
+    plus the test images it leaks."""
+    train, test = split_sizes.get("train", 0), split_sizes.get("test", 0)
+    return min(train, r.train_subset or train) + round(r.leak_test_fraction * test)
+
+
 def estimate_seconds(r: PlannedRun, split_sizes: dict[str, int], seconds_per_image: float) -> float:
     """Wall time of run `r`: every epoch trains on the training split and evaluates the validation split
     (about a third of a training step's cost per image), then the test split once."""
-    train, val, test = (split_sizes.get(k, 0) for k in ("train", "val", "test"))
-    train = min(train, r.train_subset or train) + round(r.leak_test_fraction * test)  # the leak experiment's
-    return seconds_per_image * (r.epochs * (train + val / 3) + test / 3)
+    val, test = split_sizes.get("val", 0), split_sizes.get("test", 0)
+    return seconds_per_image * (r.epochs * (training_images(r, split_sizes) + val / 3) + test / 3)
 
 
 def format_duration(seconds: float) -> str:
