@@ -313,6 +313,10 @@ def _leak_runs(tmp_path: Path) -> list[dict]:
                 "params": {"dataset": "fer2013", "config": "C1", "protocol": "paper", "epochs": 9, "batch_size": 16,
                            "lr": 0.001, "seed": 0, "image_size": 64, "train_subset": 7000,
                            "leak_test_fraction": 0.25, "leak_copies": "as-is"}, "path": "x"})
+    # an old record superseded by a newer budget: the index lists it under every experiment, leakage included
+    out.append(fake_run(tmp_path, "fer2013-3ep-old-FAKE", dataset="fer2013", config="C1", acc=0.46, synthetic=False,
+                        experiments=["table3", "leakage", "leakage_copies"], stands_in_for=["fer2013"],
+                        profile="history", kind="recorded", status="superseded", epochs=3))
     return out
 
 

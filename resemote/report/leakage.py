@@ -220,8 +220,14 @@ def missing_fractions(entries: list[Entry], group: str) -> list[float]:
 
 def leak_groups(entries: list[Entry]) -> list[str]:
     """Every group (data and budget) of the planned or finished leak runs, real data first."""
-    es = [e for e in entries if set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params]
-    return sorted({_group(e) for e in es}, key=lambda g: (g.startswith("synthetic"), g))
+    return sorted({_group(e) for e in _leak_entries(entries)}, key=lambda g: (g.startswith("synthetic"), g))
+
+
+def _leak_entries(entries: list[Entry]) -> list[Entry]:
+    """The planned or finished runs of a leak experiment. A superseded record is neither: the index lists it under
+    every experiment it once stood in, and counted here it made a group of its old budget that would never run."""
+    return [e for e in entries if set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params
+            and not e.superseded]
 
 
 def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:
