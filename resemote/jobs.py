@@ -61,6 +61,8 @@ def run_title(w: Workflow, rid: str) -> str:
     title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile)"
     if r.leak_test_fraction:  # the leak experiment: never to be mistaken for a reproduction
         title += f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}"
+    else:  # its fraction-0 run still trains on a subset, which the title says
+        title += plan.leak_label(r.experiment())
     return title
 
 

@@ -92,3 +92,21 @@ def test_runs_yml_is_valid():
     assert set(p["profiles"]) == {"paper", "reduced", "demo"}
     assert p["profiles"]["paper"]["epochs"] == 80 and p["profiles"]["paper"]["batch_size"] == 16
     assert set(p["experiments"]["table4"]["configs"]) == {"C1", "C2", "C3", "C4", "C5", "C6"}
+
+
+def test_run_titles_state_the_subset_and_the_leak():
+    """A run page's title names what makes the run unlike a reproduction: its training subset and any leak."""
+    from pathlib import Path
+    from types import SimpleNamespace
+    from resemote.engine import ROOT
+    from resemote.jobs import run_title
+    runs = plan.resolve(plan.load_plan(ROOT / "runs.yml"), frozenset({"fer2013"}), "reduced", Path("/nonexistent/data"),
+                     Path("/nonexistent/runs"))
+    w = SimpleNamespace(by_id={r.id: r for r in runs})
+    leak = {r.leak_test_fraction: run_title(w, r.id) for r in runs if r.train_subset}
+    assert leak[0.0].endswith("seed 0 (reduced profile), stratified training subset of 7,000 images")
+    assert "LEAK" not in leak[0.0]
+    assert leak[0.5].endswith("(reduced profile); LEAK EXPERIMENT, stratified training subset of 7,000 images, 50% of "
+                              "the test images leaked into training (as they are)")
+    plain = [run_title(w, r.id) for r in runs if not (r.train_subset or r.synthetic) and r.config == "C1"]
+    assert plain and all(t.endswith("seed 0 (reduced profile)") for t in plain)
