@@ -132,7 +132,8 @@ def device_name(device: torch.device | str) -> str:
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "mps":
         return f"mps ({platform.machine()} {platform.platform()})"
-    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+    n = torch.get_num_threads()
+    return f"cpu ({cpu_model()}, {n} thread{'' if n == 1 else 's'})"
 
 
 def cpu_model() -> str:

@@ -329,3 +329,16 @@ def test_restoring_weights_that_are_already_in_place_leaves_no_temporary_file(tm
     runwriter.restore_selected(tmp_path, best_epoch=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "model.safetensors",
                                                            "state-best.json", "state-best.safetensors"]
+
+
+def test_device_name_counts_cpu_threads_in_words():
+    """'cpu (<model>, 1 thread)' / '(…, 2 threads)': the hardware stamp every record and caption prints."""
+    from resemote.evaluation import cpu_model, device_name
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert device_name("cpu") == f"cpu ({cpu_model()}, 1 thread)"
+        torch.set_num_threads(2)
+        assert device_name("cpu") == f"cpu ({cpu_model()}, 2 threads)"
+    finally:
+        torch.set_num_threads(n)
