@@ -341,7 +341,13 @@ def test_the_leak_section_reads_its_runs(tmp_path):
     reading = report.leak_reading(points, g)
     assert reading == ("Leaking 50% of the test images into training as they are moved the accuracy on all test images "
                        "from 40.00% (nothing leaked) to 65.00% (+25.00 points); on the leaked images themselves it "
-                       "was 95.00%, on the clean ones 37.00%.")
+                       "was 95.00%, on the clean ones 37.00%. The two runs' 95% intervals on all test images "
+                       "(39.00-41.00% and 64.00-66.00%) do not overlap.")
+    near = points.copy()
+    top = (near["fraction"] == 0.5) & (near["subset"] == "all")
+    near.loc[top, ["accuracy", "low", "high"]] = [40.5, 39.5, 41.5]
+    assert report.leak_reading(near, g).endswith("(39.00-41.00% and 39.50-41.50%) overlap: with one run each, this "
+                                                 "change is not told apart from run-to-run noise.")
     cmds = report.commands_table(entries, experiment="leakage")
     assert list(cmds["command"]) == ["FAKE command 0.25"]
 

@@ -206,6 +206,14 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
         out.append(f"Leaking {f:.0%} of the test images into training {how} moved the accuracy on all test "
                    f"images from {b:.2f}% (nothing leaked) to {acc('all')}{change}; on the leaked images themselves "
                    f"it was {acc('leaked')}, on the clean ones {acc('clean')}.")
+        if len(a_all):  # one run per fraction: say whether the change stands out from its own uncertainty
+            lo0, hi0 = base["low"].iloc[0], base["high"].iloc[0]
+            t = top[top["subset"] == "all"]
+            lo1, hi1 = t["low"].iloc[0], t["high"].iloc[0]
+            overlap = lo1 <= hi0 and lo0 <= hi1
+            out.append(f"The two runs' 95% intervals on all test images ({lo0:.2f}-{hi0:.2f}% and {lo1:.2f}-{hi1:.2f}%) "
+                       + ("overlap: with one run each, this change is not told apart from run-to-run noise."
+                          if overlap else "do not overlap."))
     return " ".join(out)
 
 
