@@ -219,11 +219,9 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
 
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
     """The fractions of a group's planned leak runs that have not finished (nothing leaked counts as 0)."""
-    fin = {experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in entries if e.finished
-           and set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and _group(e) == group}
-    planned = {experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in entries if not e.finished
-               and set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params and _group(e) == group}
-    return sorted(planned - fin)
+    es = [e for e in _leak_entries(entries) if _group(e) == group]
+    fin = {experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if e.finished}
+    return sorted({experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if not e.finished} - fin)
 
 
 def leak_groups(entries: list[Entry]) -> list[str]:
