@@ -59,11 +59,8 @@ def run_title(w: Workflow, rid: str) -> str:
                 f"{', '.join(TITLES[d] for d in r.stands_in_for)})"
                 + (f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}" if r.leak_test_fraction else ""))
     title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile)"
-    if r.leak_test_fraction:  # the leak experiment: never to be mistaken for a reproduction
-        title += f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}"
-    else:  # its fraction-0 run still trains on a subset, which the title says
-        title += plan.leak_label(r.experiment())
-    return title
+    # the leak experiment is never to be mistaken for a reproduction; its fraction-0 run still names its subset
+    return title + ("; LEAK EXPERIMENT" if r.leak_test_fraction else "") + plan.leak_label(r.experiment())
 
 
 def job_synthetic(out_csv: str) -> None:
