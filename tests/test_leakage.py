@@ -338,17 +338,28 @@ def test_the_leak_section_reads_its_runs(tmp_path):
     assert t.loc["0%", "leaked test images (%)"] == "-"
     assert t.loc["0%", "clean test images (%)"] == "38.00 (36.00-40.00; n=3,000)"
     assert report.dose_response_figure(points, g, [0.25]) is not None
+    # fractions 0, 0.1 and 0.5: all test images 40, 45, 65 (+-1), leaked 90 and 95, clean 39 and 37 (+-2)
     reading = report.leak_reading(points, g)
-    assert reading == ("Leaking 50% of the test images into training as they are moved the accuracy on all test images "
-                       "from 40.00% (nothing leaked) to 65.00% (+25.00 points); on the leaked images themselves it "
-                       "was 95.00%, on the clean ones 37.00%. The two runs' 95% intervals on all test images "
-                       "(39.00-41.00% and 64.00-66.00%) do not overlap.")
+    assert reading == ("Leaking 10% and 50% of the test images into training as they are moved the accuracy on all "
+                       "test images from 40.00% (nothing leaked) to 45.00% (+5.00 points) and 65.00% (+25.00 points): "
+                       "it rose with every larger dose. On the leaked images themselves the runs scored 90.00% and "
+                       "95.00%, on their clean ones 39.00% and 37.00%; every run did better on what it had seen. "
+                       "No leaked run's 95% interval on all test images overlaps the clean run's (39.00-41.00%).")
     near = points.copy()
     top = (near["fraction"] == 0.5) & (near["subset"] == "all")
-    near.loc[top, ["accuracy", "low", "high"]] = [40.5, 39.5, 41.5]
-    assert report.leak_reading(near, g).endswith("(39.00-41.00% and 39.50-41.50%) overlap: with one run each, this "
-                                                 "change is not told apart from run-to-run noise.")
+    near.loc[top, ["accuracy", "low", "high"]] = [40.5, 39.5, 41.5]       # up at 10%, back near the start at 50%
+    assert ": it did not rise steadily with the dose." in report.leak_reading(near, g)
+    assert report.leak_reading(near, g).endswith(
+        "On all test images, the 95% interval of the 50% run overlaps the clean run's (39.00-41.00%): with one run "
+        "per fraction, that change is not told apart from run-to-run noise; that of the 10% run does not.")
+    one = near[near["fraction"] != 0.1]                                   # a single leaked fraction
+    assert report.leak_reading(one, g) == (
+        "Leaking 50% of the test images into training as they are moved the accuracy on all test images from "
+        "40.00% (nothing leaked) to 40.50% (+0.50 points). On the leaked images themselves it was 95.00%, on the "
+        "clean ones 37.00%. The two runs' 95% intervals on all test images (39.00-41.00% and 39.50-41.50%) overlap: "
+        "with one run each, this change is not told apart from run-to-run noise.")
     cmds = report.commands_table(entries, experiment="leakage")
+    assert list(cmds["status"]) == ["not run"]
     assert list(cmds["command"]) == ["FAKE command 0.25"]
 
 

@@ -128,8 +128,15 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     assert "made on other data" in meta["unplaced_records"][0]["reason"]
     assert "FP-RECORDED" in meta["unplaced_records"][0]["reason"] and "FP-HERE" in meta["unplaced_records"][0]["reason"]
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-RECORDED"}))
-    entries, _ = w.index_entries()                                   # the same data: shown beside the live run
-    assert [e["profile"] for e in entries if e["kind"] == "recorded"] == ["reduced"]
+    entries, meta = w.index_entries()                                # the same data: shown beside the live run
+    rec = [e for e in entries if e["kind"] == "recorded"]
+    assert [e["profile"] for e in rec] == ["reduced"]
+    # the live run of that cell is missing from this build only, and its line in the commands says so
+    from resemote import report
+    results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
+    cmds = report.commands_table(report.load_entries(tmp_path / "runs")).set_index("command")
+    assert cmds.loc[rec[0]["command"], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
+    assert cmds["status"].str.contains("recorded elsewhere").sum() == 1
 
 
 def _plan_with_reduced(tmp_path: Path, epochs: int) -> Workflow:

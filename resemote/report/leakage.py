@@ -184,36 +184,74 @@ def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] 
     return fig
 
 
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
 def leak_reading(points: pd.DataFrame, group: str) -> str:
-    """A plain reading of one group's dose-response, every number taken from its runs."""
+    """A plain reading of one group's dose-response, every number taken from its runs: each leaked fraction's
+    change on all test images against the run with nothing leaked, whether it moved steadily with the dose, its
+    leaked and clean images, and which changes stand out from their 95% intervals (one run per fraction)."""
     p = points[points["group"] == group]
     out = []
     for copies in ("as-is", "released"):
         q = p[p["copies"] == copies]
         base = q[(q["fraction"] == 0) & (q["subset"] == "all")]
-        top = q[q["fraction"] == q["fraction"].max()] if len(q) else q
-        if not len(base) or not len(top) or top["fraction"].iloc[0] == 0:
+        fs = sorted(set(q["fraction"]) - {0})
+        if not len(base) or not fs:
             continue
-        f = top["fraction"].iloc[0]
+        b, lo0, hi0 = base[["accuracy", "low", "high"]].iloc[0]
 
-        def acc(s):
-            r = top[top["subset"] == s]
-            return f"{r['accuracy'].iloc[0]:.2f}%" if len(r) else "not measured"
+        def row(f, s):
+            r = q[(q["fraction"] == f) & (q["subset"] == s)]
+            return r.iloc[0] if len(r) else None
+
+        def pct(f, s):
+            r = row(f, s)
+            return f"{r['accuracy']:.2f}%" if r is not None else "not measured"
         how = "as they are" if copies == "as-is" else "as released-style copies"
-        b = base["accuracy"].iloc[0]
-        a_all = top[top["subset"] == "all"]["accuracy"]
-        change = f" ({a_all.iloc[0] - b:+.2f} points)" if len(a_all) else ""
-        out.append(f"Leaking {f:.0%} of the test images into training {how} moved the accuracy on all test "
-                   f"images from {b:.2f}% (nothing leaked) to {acc('all')}{change}; on the leaked images themselves "
-                   f"it was {acc('leaked')}, on the clean ones {acc('clean')}.")
-        if len(a_all):  # one run per fraction: say whether the change stands out from its own uncertainty
-            lo0, hi0 = base["low"].iloc[0], base["high"].iloc[0]
-            t = top[top["subset"] == "all"]
-            lo1, hi1 = t["low"].iloc[0], t["high"].iloc[0]
-            overlap = lo1 <= hi0 and lo0 <= hi1
-            out.append(f"The two runs' 95% intervals on all test images ({lo0:.2f}-{hi0:.2f}% and {lo1:.2f}-{hi1:.2f}%) "
-                       + ("overlap: with one run each, this change is not told apart from run-to-run noise."
-                          if overlap else "do not overlap."))
+        names = [f"{f:.0%}" for f in fs]
+        alls = [row(f, "all") for f in fs]
+        moved = _and([f"{r['accuracy']:.2f}% ({r['accuracy'] - b:+.2f} points)" for r in alls])
+        text = (f"Leaking {_and(names)} of the test images into training {how} moved the accuracy on all test "
+                f"images from {b:.2f}% (nothing leaked) to {moved}")
+        if len(fs) > 1:
+            seq = [b] + [r["accuracy"] for r in alls]
+            steps = [y - x for x, y in zip(seq, seq[1:])]
+            text += (": it rose with every larger dose" if all(d > 0 for d in steps) else
+                     ": it fell with every larger dose" if all(d < 0 for d in steps) else
+                     ": it did not rise steadily with the dose")
+        out.append(text + ".")
+        leaked, clean = [pct(f, "leaked") for f in fs], [pct(f, "clean") for f in fs]
+        seen_better = all(row(f, "leaked") is not None and row(f, "clean") is not None
+                          and row(f, "leaked")["accuracy"] > row(f, "clean")["accuracy"] for f in fs)
+        if len(fs) == 1:
+            out.append(f"On the leaked images themselves it was {leaked[0]}, on the clean ones {clean[0]}.")
+        else:
+            out.append(f"On the leaked images themselves the runs scored {_and(leaked)}, on their clean ones "
+                       f"{_and(clean)}" + ("; every run did better on what it had seen." if seen_better else "."))
+        # one run per fraction: say which changes stand out from their own uncertainty
+        overlap = [r["low"] <= hi0 and lo0 <= r["high"] for r in alls]
+        if len(fs) == 1:
+            r = alls[0]
+            out.append(f"The two runs' 95% intervals on all test images ({lo0:.2f}-{hi0:.2f}% and {r['low']:.2f}-"
+                       f"{r['high']:.2f}%) " + ("overlap: with one run each, this change is not told apart from "
+                                                "run-to-run noise." if overlap[0] else "do not overlap."))
+        elif all(overlap):
+            out.append(f"Every leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-"
+                       f"{hi0:.2f}%): with one run per fraction, none of these changes is told apart from run-to-run "
+                       "noise.")
+        elif not any(overlap):
+            out.append(f"No leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-{hi0:.2f}%).")
+        else:
+            over = [n for n, o in zip(names, overlap) if o]
+            apart = [n for n, o in zip(names, overlap) if not o]
+            out.append(f"On all test images, the 95% {'interval' if len(over) == 1 else 'intervals'} of the "
+                       f"{_and(over)} {'run overlaps' if len(over) == 1 else 'runs overlap'} the clean run's "
+                       f"({lo0:.2f}-{hi0:.2f}%): with one run per fraction, "
+                       f"{'that change is' if len(over) == 1 else 'those changes are'} not told apart from run-to-run "
+                       f"noise; {'that' if len(apart) == 1 else 'those'} of the {_and(apart)} "
+                       f"{'run does' if len(apart) == 1 else 'runs do'} not.")
     return " ".join(out)
 
 

@@ -302,9 +302,13 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
 
 def commands_table(entries: list[Entry], experiment: str | None = None) -> pd.DataFrame:
     """Every real-data run of the plan not made (or failed), with the one command that makes it where
-    `make book` then finds it."""
+    `make book` then finds it. A run whose cell a record fills says so: it is missing from this build only."""
+    recorded = {e.info.get("command"): e.id for e in entries if e.recorded and e.finished and not e.superseded}
     rows = [{"run": e.id, "data": TITLES.get(e.info.get("dataset"), ""), "config": e.info.get("config"),
-             "seed": e.info.get("seed"), "status": e.status, "command": e.info.get("command", "")}
+             "seed": e.info.get("seed"),
+             "status": e.status + (f" here (recorded elsewhere: {recorded[e.info.get('command')]})"
+                                   if e.info.get("command") in recorded else ""),
+             "command": e.info.get("command", "")}
             for e in entries if not e.finished and not e.synthetic and not e.superseded
             and (experiment is None or experiment in e.info.get("experiments", []))]
     return pd.DataFrame(rows)
