@@ -114,9 +114,9 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
             data_dir: Path = ROOT / "data", runs_dir: Path = ROOT / "runs") -> list[PlannedRun]:
     """Every run the plan asks for, given which datasets are present and the real-data profile;
     identical runs merged. An experiment may override a profile per config (`<profile>: {C2: {...}}`)
-    vary settings (`vary: {batch_size: [16, 32]}`: one run per value), and name the real-data profiles it
-    runs under (`profiles: [paper]`; default both): a present dataset gets no run of an experiment that
-    does not run under the chosen profile. Test images may be leaked into training (`leak_test_fraction`)
+    and per config and dataset (`<profile>: {C1: {ferplus: {...}}}`), vary settings (`vary: {batch_size:
+    [16, 32]}`: one run per value), and name the real-data profiles it runs under (`profiles: [paper]`;
+    default both): a present dataset gets no run of an experiment that does not run under the chosen profile. Test images may be leaked into training (`leak_test_fraction`)
     only in an experiment marked `leak: true`: any other experiment fills a reproduction cell, and asking
     it to leak is refused."""
     if profile not in plan["profiles"]:
@@ -129,8 +129,10 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
             if prof_name != "demo" and prof_name not in exp.get("profiles", REAL_PROFILES):
                 continue
             for config, *values in product(exp["configs"], *vary.values()):
-                prof = {**plan["profiles"][prof_name], **((exp.get(prof_name) or {}).get(config) or {}),
-                        **dict(zip(vary, values))}
+                over = (exp.get(prof_name) or {}).get(config) or {}
+                own = over.get(dataset) or {}  # `C1: {ferplus: {epochs: 5}}`: for that dataset alone
+                over = {k: v for k, v in over.items() if k not in exp["datasets"]}
+                prof = {**plan["profiles"][prof_name], **over, **own, **dict(zip(vary, values))}
                 synth = prof.get("synthetic") if prof_name == "demo" else None
                 if float(prof.get("leak_test_fraction") or 0) > 0 and not exp.get("leak"):
                     raise ResEmoteError(

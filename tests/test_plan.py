@@ -110,3 +110,15 @@ def test_run_titles_state_the_subset_and_the_leak():
                               "the test images leaked into training (as they are)")
     plain = [run_title(w, r.id) for r in runs if not (r.train_subset or r.synthetic) and r.config == "C1"]
     assert plain and all(t.endswith("seed 0 (reduced profile)") for t in plain)
+
+
+def test_a_per_dataset_override_reaches_that_dataset_alone():
+    """`reduced: {C1: {ferplus: {epochs: 5}}}` shortens FER+'s run and leaves FER2013's at the profile's budget."""
+    tiny = yaml.safe_load(yaml.safe_dump(TINY))
+    tiny["experiments"]["table3"]["datasets"].append("ferplus")
+    tiny["experiments"]["table3"]["reduced"] = {"C1": {"batch_size": 32, "ferplus": {"epochs": 5}}}
+    runs = {r.dataset: r for r in plan.resolve(tiny, {"fer2013", "ferplus"}, "reduced") if not r.synthetic}
+    assert (runs["ferplus"].epochs, runs["ferplus"].batch_size) == (5, 32)
+    assert (runs["fer2013"].epochs, runs["fer2013"].batch_size) == (3, 32)
+    assert runs["ferplus"].id != plan.resolve(TINY | {"experiments": {"t": {"datasets": ["ferplus"], "configs": ["C1"]}}},
+                                              {"ferplus"}, "reduced")[0].id
