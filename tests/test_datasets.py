@@ -165,3 +165,37 @@ def test_large_jpeg_scaled_decode_matches_full_decode(tmp_path):
     small = np.asarray(ds.read_small(s, 32), dtype=float)
     full = np.asarray(ds.read(s).convert("L").resize((32, 32), Image.BILINEAR), dtype=float)
     assert small.shape == (32, 32) and np.abs(small - full).mean() < 2
+
+
+def test_a_full_disk_stops_decoding_with_one_line_and_leaves_no_partial_file(tmp_path, monkeypatch):
+    """A memory map over a file the disk cannot fill dies of SIGBUS (seen in CI); space is reserved first."""
+    import errno
+    import os
+    from resemote.data import cache
+    from resemote.errors import ResEmoteError
+    lay = make_rafdb(tmp_path / "r", TWO, missing=0, malformed=0)
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "c"))
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(cache.os, "posix_fallocate", full)
+    with pytest.raises(ResEmoteError) as e:
+        decode(get_dataset("rafdb", lay.root, "train"), 32, workers=1, progress=False)
+    assert str(e.value).startswith(f"{tmp_path / 'c'}: cannot reserve ") and "No space left on device" in str(e.value)
+    assert "RESEMOTE_CACHE" in str(e.value) and "\n" not in str(e.value)
+    assert list((tmp_path / "c").iterdir()) == []
+
+
+def test_a_filesystem_without_fallocate_still_decodes(tmp_path, monkeypatch):
+    import errno
+    from resemote.data import cache
+    lay = make_rafdb(tmp_path / "r", TWO, missing=0, malformed=0)
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "c"))
+    reference = decode(get_dataset("rafdb", lay.root, "train"), 32, workers=1, progress=False)
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "c2"))
+
+    def unsupported(fd, offset, length):
+        raise OSError(errno.EOPNOTSUPP, "not supported")
+    monkeypatch.setattr(cache.os, "posix_fallocate", unsupported)
+    dec = decode(get_dataset("rafdb", lay.root, "train"), 32, workers=1, progress=False)
+    assert dec.fingerprint == reference.fingerprint

@@ -10,6 +10,7 @@ images never sit in memory at full size; large JPEGs are even decoded at reduced
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -97,10 +98,7 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
 
     n = len(ds)
     tmp = data_path.with_suffix(f".tmp{os.getpid()}")
-    if n:
-        np.memmap(tmp, dtype=np.uint8, mode="w+", shape=(n, size, size)).flush()
-    else:
-        tmp.write_bytes(b"")
+    _reserve(tmp, n * size * size)
     global _WORKER_DS
     _WORKER_DS = ds
     chunk = max(64, min(2048, n // 64 + 1))
@@ -133,6 +131,7 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
     if bad:  # compact: copy the good rows into a fresh file
         src = np.memmap(tmp, dtype=np.uint8, mode="r", shape=(n, size, size))
         tmp2 = data_path.with_suffix(f".tmp{os.getpid()}b")
+        _reserve(tmp2, len(keep) * size * size)
         dst = np.memmap(tmp2, dtype=np.uint8, mode="w+", shape=(len(keep), size, size))
         for a in range(0, len(keep), 4096):
             dst[a:a + 4096] = src[keep[a:a + 4096]]
@@ -155,6 +154,24 @@ def decode(ds: FaceDataset, size: int = 64, *, workers: int | None = None, progr
     os.replace(tmp, data_path)
     write_text(meta_path, json.dumps(meta))
     return _open(meta_path, data_path, size)
+
+
+def _reserve(path: Path, nbytes: int) -> None:
+    """Create `path` with `nbytes` allocated on disk. A memory map over a sparse file that the disk cannot
+    fill kills the process with SIGBUS at the first write; allocating first turns a full disk into an error."""
+    with open(path, "wb") as f:
+        try:
+            if nbytes:
+                os.posix_fallocate(f.fileno(), 0, nbytes)
+            return
+        except OSError as e:
+            if e.errno not in (errno.ENOSPC, errno.EDQUOT):  # a filesystem without fallocate: sparse, as before
+                f.truncate(nbytes)
+                return
+            err = e
+    path.unlink(missing_ok=True)
+    raise ResEmoteError(f"{path.parent}: cannot reserve {nbytes / 2**20:,.1f} MiB for the decoded-image cache "
+                        f"({err.strerror}); free some space or point RESEMOTE_CACHE elsewhere") from None
 
 
 def content_fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
