@@ -150,3 +150,20 @@ def test_dataset_notes_and_dropped_rows():
     t = report.computed_table2([d])
     assert t.loc["dropped: Contempt", ("FER+ (recorded)", "test (label files)")] == 15
     assert t.loc["Total", ("FER+ (recorded)", "test (label files)")] == 28
+
+
+def test_the_ferplus_row_gives_the_clean_test_score_beside_the_claim(tmp_path):
+    """A finished FER+ run: its accuracy, and on its own column the clean-test score with interval and n."""
+    runs = tmp_path / "runs"
+    plus = fake_run(runs, "ferplus-C1-s0-FAKE", dataset="ferplus", config="C1", acc=0.6, synthetic=False,
+                    experiments=["table3"], stands_in_for=["ferplus"], profile="reduced")
+    m = json.loads((runs / "ferplus-C1-s0-FAKE" / "metrics.json").read_text())
+    m["clean_test"] = {"accuracy": 0.55, "ci95": [0.5, 0.6], "n": 80, "n_test": 100, "with_copy": 20, "leaked": 0}
+    (runs / "ferplus-C1-s0-FAKE" / "metrics.json").write_text(json.dumps(m))
+    (runs / "index.json").write_text(json.dumps({"runs": [plus], "datasets": []}))
+    f = report.ferplus_table(report.load_entries(runs))
+    ours = f.loc["this companion, reduced budget (7 classes)"]
+    assert ours["test accuracy (%)"].startswith("60.00")
+    assert ours[report.extra.CLEAN] == "55.00 (95% CI 50.00-60.00; n=80)"
+    assert ours["command"] == ""
+    assert f.loc["released repository's README (claim; 8 classes)", report.extra.CLEAN] == "-"

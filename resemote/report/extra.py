@@ -12,6 +12,7 @@ import pandas as pd
 from .. import paper
 from ..data.join import AGREEMENT_RECORD, OUTCOMES, SCORE_FILE
 from ..results import Entry
+from .leakage import clean_cell
 from .base import CLASSES, NOT_RUN, PROFILE_ROWS, REPO, TITLES, accuracy_cell, runs_dir, select
 
 OUTSIDE = ("ckplus", "jaffe")  # test sets only here
@@ -80,12 +81,16 @@ def outside_claims_table(entries: list[Entry], root: str | Path | None = None) -
     return pd.DataFrame(rows)
 
 
-def ferplus_table(entries: list[Entry]) -> pd.DataFrame:
+CLEAN = "clean test images only: accuracy (%), 95% CI, n"
+
+
+def ferplus_table(entries: list[Entry], datasets: list[dict] | None = None) -> pd.DataFrame:
     """FER+ (not in the paper): the released repository's claim and this companion's C1 per budget (the
-    7-class mapping of the majority vote), with the command that makes a missing run."""
+    7-class mapping of the majority vote), with its accuracy on the clean test images (no copy in training or
+    validation; `report.leakage.clean_cell`) and the command that makes a missing run."""
     claim = paper.RELEASED_README["ferplus"]
     rows = {"released repository's README (claim; 8 classes)": {"test accuracy (%)": f"{claim[0]:.2f}",
-                                                                   "command": ""}}
+                                                                   CLEAN: "-", "command": ""}}
     for p, label in PROFILE_ROWS.items():
         done = select(entries, experiment="table3", dataset="ferplus", config="C1", synthetic=False, profile=p)
         todo = [e for e in select(entries, experiment="table3", dataset="ferplus", config="C1", synthetic=False,
@@ -93,7 +98,7 @@ def ferplus_table(entries: list[Entry]) -> pd.DataFrame:
         if not done and not todo and p != "reduced":
             continue
         rows[f"this companion, {label} (7 classes)"] = {
-            "test accuracy (%)": accuracy_cell(done),
+            "test accuracy (%)": accuracy_cell(done), CLEAN: clean_cell(done, datasets) if done else NOT_RUN,
             "command": "" if done else (todo[0].info.get("command", "") if todo else
                                         "make book with data/ferplus present (data/README.md)")}
     return pd.DataFrame(rows).T
