@@ -137,6 +137,11 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     cmds = report.commands_table(report.load_entries(tmp_path / "runs")).set_index("command")
     assert cmds.loc[rec[0]["command"], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
     assert cmds["status"].str.contains("recorded elsewhere").sum() == 1
+    # and so does its row in the provenance table, while the record's own row reads current
+    prov = report.provenance_table(report.load_entries(tmp_path / "runs")).set_index("run")
+    live = [e["id"] for e in entries if e["kind"] != "recorded" and e.get("command") == rec[0]["command"]]
+    assert prov.loc[live[0], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
+    assert prov.loc[rec[0]["id"], "status"] == "current"
 
 
 def _plan_with_reduced(tmp_path: Path, epochs: int) -> Workflow:

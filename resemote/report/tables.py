@@ -281,13 +281,29 @@ def _subset_rows(m: dict) -> list[tuple[str, str]]:
 
 
 # --- provenance and compute --------------------------------------------------------------------------------------
+def _cell(e: Entry) -> tuple:
+    """What names a run's cell: the command that makes it, and its dataset, config and seed."""
+    return tuple(e.info.get(k) for k in ("command", "dataset", "config", "seed"))
+
+
+def _recorded_cells(entries: list[Entry]) -> dict[tuple, str]:
+    """Every cell a current record fills -> that record's id."""
+    return {_cell(e): e.id for e in entries if e.recorded and e.finished and not e.superseded and e.info.get("command")}
+
+
+def _status(e: Entry, recorded: dict[tuple, str]) -> str:
+    """A run's status; a run not made here whose cell a record fills says so."""
+    by = recorded.get(_cell(e)) if not (e.finished or e.recorded) else None
+    return e.status + (f" here (recorded elsewhere: {by})" if by else "")
+
+
 def provenance_table(entries: list[Entry]) -> pd.DataFrame:
     """One row per index entry: what it is, its status, and where its numbers come from."""
-    rows = []
+    rows, recorded = [], _recorded_cells(entries)
     for e in entries:
         m = e.metrics or (e.run.metrics if e.superseded else {})  # history keeps its numbers
         why = e.info.get("error") or e.info.get("note")
-        status = f"{e.status}: {why}" if why else e.status
+        status = f"{_status(e, recorded)}: {why}" if why else _status(e, recorded)
         rows.append({
             "run": e.id, "kind": ("recorded (history)" if e.superseded else "recorded") if e.recorded else "this build",
             "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), ""),
@@ -303,12 +319,9 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
 def commands_table(entries: list[Entry], experiment: str | None = None) -> pd.DataFrame:
     """Every real-data run of the plan not made (or failed), with the one command that makes it where
     `make book` then finds it. A run whose cell a record fills says so: it is missing from this build only."""
-    recorded = {e.info.get("command"): e.id for e in entries if e.recorded and e.finished and not e.superseded}
+    recorded = _recorded_cells(entries)
     rows = [{"run": e.id, "data": TITLES.get(e.info.get("dataset"), ""), "config": e.info.get("config"),
-             "seed": e.info.get("seed"),
-             "status": e.status + (f" here (recorded elsewhere: {recorded[e.info.get('command')]})"
-                                   if e.info.get("command") in recorded else ""),
-             "command": e.info.get("command", "")}
+             "seed": e.info.get("seed"), "status": _status(e, recorded), "command": e.info.get("command", "")}
             for e in entries if not e.finished and not e.synthetic and not e.superseded
             and (experiment is None or experiment in e.info.get("experiments", []))]
     return pd.DataFrame(rows)
