@@ -116,9 +116,9 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
     identical runs merged. An experiment may override a profile per config (`<profile>: {C2: {...}}`)
     and per config and dataset (`<profile>: {C1: {ferplus: {...}}}`), vary settings (`vary: {batch_size:
     [16, 32]}`: one run per value), and name the real-data profiles it runs under (`profiles: [paper]`;
-    default both): a present dataset gets no run of an experiment that does not run under the chosen profile. Test images may be leaked into training (`leak_test_fraction`)
-    only in an experiment marked `leak: true`: any other experiment fills a reproduction cell, and asking
-    it to leak is refused."""
+    default both): a present dataset gets no run of an experiment that does not run under the chosen profile.
+    Test images may be leaked into training (`leak_test_fraction`) only in an experiment marked `leak: true`:
+    any other experiment fills a reproduction cell, and asking it to leak is refused."""
     if profile not in plan["profiles"]:
         raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(plan['profiles'])}")
     runs: dict[str, PlannedRun] = {}

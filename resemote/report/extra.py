@@ -12,8 +12,8 @@ import pandas as pd
 from .. import paper
 from ..data.join import AGREEMENT_RECORD, OUTCOMES, SCORE_FILE
 from ..results import Entry
-from .leakage import clean_cell
 from .base import CLASSES, NOT_RUN, PROFILE_ROWS, REPO, TITLES, accuracy_cell, runs_dir, select
+from .leakage import CLEAN, clean_cell
 
 OUTSIDE = ("ckplus", "jaffe")  # test sets only here
 SCORE_COMMAND = "resemote ferplus-score --checkpoint runs/<run> --fer2013 data/fer2013 --ferplus data/ferplus"
@@ -79,9 +79,6 @@ def outside_claims_table(entries: list[Entry], root: str | Path | None = None) -
                  "this companion": accuracy_cell(runs), "model": ", ".join(_trained(e) for e in runs) or
                  "C1 trained on FER+ (see below)", "classes": "7 (majority vote; contempt dropped)"})
     return pd.DataFrame(rows)
-
-
-CLEAN = "clean test images only: accuracy (%), 95% CI, n"
 
 
 def ferplus_table(entries: list[Entry], datasets: list[dict] | None = None) -> pd.DataFrame:

@@ -69,6 +69,9 @@ def clean_score(e: Entry, datasets: list[dict] | None = None) -> dict | str:
     return f"{what} has no test predictions ({PREDICTIONS}): `resemote rescore runs/{e.id}` adds them from its weights"
 
 
+CLEAN = "clean test images only: accuracy (%), 95% CI, n"  # the label of every clean-test row or column
+
+
 def clean_cell(entries: list[Entry], datasets: list[dict] | None = None) -> str:
     """A result cell of clean-test accuracy (%): like `base.accuracy_cell` (live runs, then recorded ones labelled
     with their device), each with its interval and n; then what any run of the cell lacks."""

@@ -92,10 +92,9 @@ def results_table(entries: list[Entry], experiment: str = "table3", config: str 
     and, on its own row, the synthetic stand-in. Below each of ours, the same runs on the clean test images
     only (no copy in training or validation; `report.leakage.clean_cell`, re-scored against `datasets`' audits
     where a run did not write it)."""
-    from .leakage import clean_cell
+    from .leakage import CLEAN as clean, clean_cell
     rows = {"ResEmoteNet, paper's claim (Roy et al. 2024)":
             {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}}
-    clean = "clean test images only: accuracy (%), 95% CI, n"
     for p, label in PROFILE_ROWS.items():
         sel = {d: select(entries, experiment=experiment, dataset=d, config=config, synthetic=False, profile=p)
                for d in DATASETS}
