@@ -172,7 +172,6 @@ def test_a_full_disk_stops_decoding_with_one_line_and_leaves_no_partial_file(tmp
     import errno
     import os
     from resemote.data import cache
-    from resemote.errors import ResEmoteError
     lay = make_rafdb(tmp_path / "r", TWO, missing=0, malformed=0)
     monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "c"))
 

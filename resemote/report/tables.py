@@ -302,7 +302,7 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
     for e in entries:
         m = e.metrics or (e.run.metrics if e.superseded else {})  # history keeps its numbers
         why = e.info.get("error") or e.info.get("note")
-        status = f"{_status(e, recorded)}: {why}" if why else _status(e, recorded)
+        status = _status(e, recorded) + (f": {why}" if why else "")
         rows.append({
             "run": e.id, "kind": ("recorded (history)" if e.superseded else "recorded") if e.recorded else "this build",
             "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), ""),
