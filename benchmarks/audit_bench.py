@@ -141,7 +141,7 @@ def affectnet_one(n: int, workers: int | None) -> dict:
     from resemote.data.audit import audit_dataset
     from resemote.data.cache import decode
     from resemote.data.affectnet import AffectNet
-    from resemote.stats import dataset_stats
+    from resemote.analysis.stats import dataset_stats
     root = Path(tempfile.mkdtemp(prefix="resemote-bench-affectnet-"))
     lists = root / "Manually_Annotated_file_lists"
     lists.mkdir(parents=True)

@@ -29,9 +29,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from resemote import accel  # noqa: E402
-from resemote.bench import cpu_peak_gflops, hardware_stamp  # noqa: E402
+from resemote.perf.bench import cpu_peak_gflops, hardware_stamp  # noqa: E402
 from resemote.gemmconv import gemm_conv2d, small_output  # noqa: E402
-from resemote.zoo import conv_linear_macs, create_model  # noqa: E402
+from resemote.models import conv_linear_macs, create_model  # noqa: E402
 
 
 def layer_inputs(model: nn.Module, batch: int) -> dict[str, torch.Size]:

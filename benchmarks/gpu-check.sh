@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# Issue 19 on one GPU machine, in one command of at most 9 minutes: as many of FER2013's paper-budget runs as
+# The GPU call on one GPU machine, in one command of at most 9 minutes: as many of FER2013's paper-budget runs as
 # the GPU can finish, several side by side, and every record back in five files.
 #
 #   bash benchmarks/gpu-check.sh FER2013_ZIP OUT       (or set FER2013_ZIP and OUT)
 #
 # 1. the machine (nvidia-smi, torch, CUDA), the CUDA MPS server where the image allows it (else each process
 #    its own CUDA context), FER2013 unpacked and decoded once into the cache;
-# 2. calibrate (resemote/gpucalib.py): each network of runs.yml's `gpu` priority list, its training step timed
+# 2. calibrate (resemote/perf/gpucalib.py): each network of runs.yml's `gpu` priority list, its training step timed
 #    alone and with k processes side by side, within CALIB_BUDGET seconds;
-# 3. plan and launch (resemote/gpuplan.py, benchmarks/gpu_check.py launch): with the time left, the runs
+# 3. plan and launch (resemote/perf/gpuplan.py, benchmarks/gpu_check.py launch): with the time left, the runs
 #    predicted to finish, k side by side (one `resemote train` each); a run predicted not to finish is not
 #    started; at the budget's end a run still going gets SIGINT (it stops cleanly, resumable) and is recorded
 #    as unfinished, never as a result;
@@ -169,7 +169,7 @@ try:
 except Exception as e:  # noqa: BLE001
     env["torch_error"] = str(e)
 try:
-    from resemote.training import git_commit
+    from resemote.env import git_commit
     env["resemote_commit"] = git_commit()
 except Exception as e:  # noqa: BLE001
     env["resemote_import_error"] = f"{type(e).__name__}: {e}"

@@ -1,14 +1,14 @@
-"""The steps of benchmarks/gpu-check.sh, the one GPU call of issue 19.
+"""The steps of benchmarks/gpu-check.sh, the one GPU call a lent device gets.
 
     python benchmarks/gpu_check.py subset SRC DST --train N --test N     # a stratified FER2013 subset (rehearsal)
-    python benchmarks/gpu_check.py calibrate --out cal.json --root DATA ...  # resemote.gpucalib on the plan's networks
-    python benchmarks/gpu_check.py plan --calibration cal.json --budget S   # what would start (resemote.gpuplan)
+    python benchmarks/gpu_check.py calibrate --out cal.json --root DATA ...  # resemote.perf.gpucalib on the plan's networks
+    python benchmarks/gpu_check.py plan --calibration cal.json --budget S   # what would start (resemote.perf.gpuplan)
     python benchmarks/gpu_check.py launch --calibration cal.json --budget S --root DATA --runs RUNS --log launch.json
     python benchmarks/gpu_check.py pack --runs RUNS --out OUT/runs.tar.gz    # the runs' small files, one archive
     python benchmarks/gpu_check.py summary --out OUT/summary.json ...        # each target, measured and met or not
 
 `launch` starts the planned runs side by side (one `resemote train` process each), each when a slot frees and
-only if it is still predicted to finish inside the budget (`resemote.gpuplan.pick`, the planner's own rule),
+only if it is still predicted to finish inside the budget (`resemote.perf.gpuplan.pick`, the planner's own rule),
 and at the budget's end stops what is still going with SIGINT (a run stops cleanly, its resume state intact;
 it is recorded as stopped, never as a result), then SIGKILL after a grace period. `subset` and `summary` use
 the standard library only; `summary` never fails on a missing or broken piece: a target that was not measured
@@ -31,7 +31,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PAPER_EPOCHS, FER2013_TRAIN = 80, 28_709
-TARGETS = {  # issues 13 and 19: what an H100/H200 should do
+TARGETS = {  # what an H100/H200 should do
     "runs": 8,                     # runs of the priority list at 80 epochs finished in one command ...
     "command_s": 540.0,            # ... of at most 9 minutes
     "paper_run_s": 120.0,          # 80 epochs of FER2013 at batch 16, one run alone
@@ -77,15 +77,16 @@ def subset(src: Path, dst: Path, n_train: int, n_test: int) -> dict:
 
 # --- calibrate, plan, launch, pack (these import the package: run with PYTHONPATH at the repository) ---------
 def _candidates(a: argparse.Namespace):
-    from resemote import gpuplan, plan
+    from resemote.perf import gpuplan
+    from resemote.book import plan
     return gpuplan.candidates(plan.load_plan(a.plan), REPO / "data", REPO / "runs", epochs=a.epochs)
 
 
 def calibrate(a: argparse.Namespace) -> dict:
-    """resemote.gpucalib over the networks of the priority list, in its order (each network at a batch size
+    """resemote.perf.gpucalib over the networks of the priority list, in its order (each network at a batch size
     once), within --budget seconds."""
-    from resemote import gpuplan
-    from resemote.gpucalib import calibrate as run_calibration
+    from resemote.perf import gpuplan
+    from resemote.perf.gpucalib import calibrate as run_calibration
     keys = list(dict.fromkeys((r.config, r.batch_size) for r in _candidates(a)))
     priority = [gpuplan.key(c, b) for c, b in keys]
     cal = run_calibration(keys, a.levels, device=a.device, root=a.root, compile_mode=a.compile_mode,
@@ -96,7 +97,7 @@ def calibrate(a: argparse.Namespace) -> dict:
 
 
 def make_plan(cal: dict, a: argparse.Namespace, budget: float) -> tuple[dict, list]:
-    from resemote import gpuplan
+    from resemote.perf import gpuplan
     runs = _candidates(a)
     p = gpuplan.plan(cal, runs, budget, cal.get("split_sizes") or {"train": FER2013_TRAIN}, max_k=a.max_k,
                      min_k=a.min_k)
@@ -119,7 +120,7 @@ def _default_sigint() -> None:
 def launch(a: argparse.Namespace) -> dict:
     """Plan with the budget left now, then run the plan (module docstring); the log (--log) is rewritten at
     every start and end, so it survives whatever stops this process."""
-    from resemote import gpuplan
+    from resemote.perf import gpuplan
     t0 = time.monotonic()
     cal = json.loads(a.calibration.read_text())
     p, runs = make_plan(cal, a, a.budget)
@@ -222,7 +223,7 @@ def launch(a: argparse.Namespace) -> dict:
 
 
 def pack(a: argparse.Namespace) -> list[str]:
-    from resemote.results import pack_runs
+    from resemote.book.records import pack_runs
     dirs = [d for d in sorted(a.runs.iterdir()) if (d / "params.json").is_file()] if a.runs.is_dir() else []
     return pack_runs(dirs, a.out)
 
@@ -290,10 +291,10 @@ def _full(r: dict) -> bool:
 
 def targets(bench: dict | None, runs: list[dict], calibration: dict | None = None,
             command_s: float | None = None, k: int | None = None) -> list[dict]:
-    """Each target of issues 13 and 19 as measured and met, not met, or not judged (null). `k`: how many
+    """Each target of the GPU call as measured and met, not met, or not judged (null). `k`: how many
     runs the launcher ran side by side (1: each had the GPU to itself)."""
     out = []
-    # issue 19: >= 8 runs of the priority list at 80 epochs in one command of <= 9 min, C1's seeds first
+    # >= 8 runs of the priority list at 80 epochs in one command of <= 9 min, C1's seeds first
     done = [r for r in runs if r["finished"] and r.get("epochs") == PAPER_EPOCHS and _full(r)]
     c1 = sorted(r.get("seed") for r in done if r.get("config") == "C1" and r.get("batch_size") in (16, None))
     t = {"target": ">= 8 runs at 80 epochs of FER2013 finished in one command of <= 9 min, C1 x 3 seeds first",
@@ -464,7 +465,7 @@ def main(argv: list[str] | None = None) -> None:
     elif a.cmd == "calibrate":
         _write(a.out, calibrate(a))
     elif a.cmd == "plan":
-        from resemote import gpuplan
+        from resemote.perf import gpuplan
         print(gpuplan.format_plan(make_plan(json.loads(a.calibration.read_text()), a, a.budget)[0]))
     elif a.cmd == "launch":
         launch(a)

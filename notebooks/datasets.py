@@ -19,7 +19,7 @@
 # One dataset as found on disk: the paper's Tables I and II recomputed from its label files and from the
 # images that actually decode, beside the paper's figures; a grid of faces per class like the paper's
 # Fig. 3; and the leakage audit (exact and near duplicates within and across splits), with examples.
-# Everything is computed by `resemote.stats.dataset_summary`, which also writes the summary the book's
+# Everything is computed by `resemote.analysis.stats.dataset_summary`, which also writes the summary the book's
 # chapters read (`out`). Execute it with papermill, e.g.
 # `papermill notebooks/datasets.ipynb out.ipynb -p dataset rafdb`.
 
@@ -33,7 +33,8 @@ per_class = 4                 # faces per class in the sample grid
 # %%
 from pathlib import Path
 
-from resemote import report, stats
+from resemote.book import report
+from resemote.analysis import stats
 from resemote.io import write_json
 
 root = root or f"data/{dataset}"

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # The network, measured
 #
-# Layer tables of ResEmoteNet generated from `resemote/model.py` (forward hooks: output shape, parameters,
+# Layer tables of ResEmoteNet generated from `resemote/models/resemotenet.py` (forward hooks: output shape, parameters,
 # FLOPs = 2 x multiply-accumulates of convolutions and linear layers), and the C1-C6 configurations as this
 # companion reads the paper's Table IV. The method chapter of the book shows the same tables.
 
@@ -25,7 +25,7 @@ config = "C1"
 image_size = 64
 
 # %%
-from resemote import report
+from resemote.book import report
 
 # %%
 # NBVAL_CHECK_OUTPUT

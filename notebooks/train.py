@@ -56,7 +56,7 @@ if importlib.util.find_spec("resemote") is None:
     sys.path.insert(0, clone)  # an editable install is seen by new processes only; this kernel needs the path
     os.chdir(clone)            # data/<dataset>/ and runs/ are the clone's
     print(f"installed resemote from {REPOSITORY} into {clone}")
-from resemote.training import git_commit  # noqa: E402
+from resemote.env import git_commit  # noqa: E402
 
 commit = git_commit()
 if commit == "unknown":
@@ -68,8 +68,8 @@ else:
 # %% tags=["parameters"]
 dataset = "fer2013"         # fer2013 | rafdb | affectnet | expw (synthetic data is read as fer2013)
 root = ""                   # the dataset folder; empty: data/<dataset>
-config = "C1"               # C1-C6 (Table IV) or a baseline network (resemote.zoo.model_names())
-protocol = "paper"          # paper | released (resemote/protocols.py)
+config = "C1"               # C1-C6 (Table IV) or a baseline network (resemote.models.model_names())
+protocol = "paper"          # paper | released (resemote/training/protocols.py)
 epochs = -1                 # -1: the protocol's (80)
 batch_size = -1             # -1: the protocol's (16)
 lr = -1.0                   # -1: the protocol's (1e-3)
@@ -82,8 +82,9 @@ leak_test_fraction = 0.0    # the leak experiment only (NOT a reproduction): thi
 leak_copies = "as-is"       # added to training, as-is or as released-style copies (resemote/leakage.py)
 
 # %%
-from resemote import plan, report, stats
-from resemote.results import load_run
+from resemote.book import plan, report
+from resemote.analysis import stats
+from resemote.training.rundir import load_run
 from resemote.training import train
 
 run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size,
@@ -99,7 +100,7 @@ if run.leak_test_fraction:
 
 # %% [markdown]
 # ## The data
-# Class counts per split, from the dataset's own label files (`resemote.stats`).
+# Class counts per split, from the dataset's own label files (`resemote.analysis.stats`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -108,10 +109,10 @@ summary["splits"]
 
 # %% [markdown]
 # ## What it costs on a Colab T4
-# Estimated from the network's FLOPs and the T4's peak rate, never measured here (`resemote.colab` says how).
+# Estimated from the network's FLOPs and the T4's peak rate, never measured here (`resemote.book.colab` says how).
 
 # %%
-from resemote import colab
+from resemote.book import colab
 
 colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size)
 

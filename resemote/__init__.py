@@ -10,7 +10,7 @@ The names a researcher reaches for first::
     model, meta = resemote.load_model("runs/mine/model")  # ours (.safetensors) or a released .pth
 
 Importing this package imports nothing else: each name loads its module on first use, and none of
-the book's or the workflow's machinery (`resemote.report`, `resemote.plan`, `resemote.engine`).
+the book's or the workflow's machinery (`resemote.book.report`, `resemote.book.plan`, `resemote.book.workflow`).
 The modules behind `train` and `evaluate` are `resemote.training` and `resemote.evaluation`.
 """
 from __future__ import annotations
@@ -20,10 +20,10 @@ import importlib
 # public name -> the module that defines it; loaded on first use, so `import resemote` (and the
 # command line's --help) stays fast and torch is imported only when a name needs it
 _EXPORTS = {
-    "CLASSES": "resemote.data.classes", "CONFIGS": "resemote.model", "DATASETS": "resemote.data",
-    "ResEmoteNet": "resemote.model", "dataset_class": "resemote.data", "get_dataset": "resemote.data",
+    "CLASSES": "resemote.data.classes", "CONFIGS": "resemote.models.resemotenet", "DATASETS": "resemote.data",
+    "ResEmoteNet": "resemote.models.resemotenet", "dataset_class": "resemote.data", "get_dataset": "resemote.data",
     "evaluate": "resemote.evaluation", "load_model": "resemote.checkpoint", "train": "resemote.training",
-    "MODELS": "resemote.zoo", "create_model": "resemote.zoo", "model_names": "resemote.zoo",
+    "MODELS": "resemote.models", "create_model": "resemote.models", "model_names": "resemote.models",
 }
 __all__ = sorted(_EXPORTS)
 

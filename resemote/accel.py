@@ -6,7 +6,7 @@
   res_block3's stride-2 conv on a 2 x 2 map only meets the lower-right 2 x 2 taps, its 3 x 3 pad-1 conv on
   a 1 x 1 map only the centre tap. At batch 1 the CPU is bound by reading weights, and this cuts them from
   80.2M to 36.5M for C1. The weights are gathered once, here, into contiguous matrices.
-  Other networks (the baselines of `resemote.zoo`) get BN folded generically (`fold_batchnorm`, torch.fx).
+  Other networks (the baselines of `resemote.models`) get BN folded generically (`fold_batchnorm`, torch.fx).
 - `autocast_context(device)`: bf16 autocast on CUDA, nothing elsewhere (the CPU path stays bit-exact
   and resumable; MPS bf16 support varies by OS).
 - `sgd_options(device)`: the fused SGD kernel (CUDA, CPU); `to_channels_last`: NHWC on CUDA only.
@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .gemmconv import FixedGemmConv, small_output, supports
-from .model import ResEmoteNet, ResidualBlock
+from resemote.gemmconv import FixedGemmConv, small_output, supports
+from resemote.models.resemotenet import ResEmoteNet, ResidualBlock
 
 
 # --- inference ------------------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def fast_inference(model: nn.Module, image_size: int = 64, device: torch.device 
                    ) -> nn.Module:
     """An eval-mode model equal to `model.eval()` on `image_size` inputs (to ~1e-5), faster at small batches.
 
-    `model` is left untouched. Models other than `ResEmoteNet` (the baselines of `resemote.zoo`) get the
+    `model` is left untouched. Models other than `ResEmoteNet` (the baselines of `resemote.models`) get the
     generic part only: `fold_batchnorm`, in channels_last.
     """
     if device is None:
@@ -188,7 +188,7 @@ def for_device(model: nn.Module, device: torch.device | str) -> nn.Module:
     CUDA; on the CPU, `gemmconv.use_gemm_convs` (oneDNN's conv kernels are ~10x slower than a matrix
     product on 1 x 1 and 2 x 2 maps; benchmarks/cpu_layers.py)."""
     if torch.device(device).type == "cpu":
-        from .gemmconv import use_gemm_convs
+        from resemote.gemmconv import use_gemm_convs
         use_gemm_convs(model)
         return model
     return to_channels_last(model, device)
@@ -247,7 +247,7 @@ CUDA_GRAPH_MODES = ("reduce-overhead", "max-autotune")
 
 
 def check_compile_mode(mode: str | None) -> None:
-    from .errors import ResEmoteError
+    from resemote.errors import ResEmoteError
     if mode is not None and mode not in COMPILE_MODES:
         raise ResEmoteError(f"unknown compile mode {mode!r}: expected one of {', '.join(COMPILE_MODES)}")
 

@@ -1,6 +1,6 @@
 """Weights on disk, safely: safetensors plus a JSON sidecar, and nothing is ever unpickled.
 
-Our format: `NAME.safetensors` (the state_dict) and `NAME.json` (config - a `resemote.zoo` model name -,
+Our format: `NAME.safetensors` (the state_dict) and `NAME.json` (config - a `resemote.models` model name -,
 classes, input size, normalisation, provenance); `NAME` alone, or a run directory, names the pair too.
 The authors' released checkpoints are `.pt`/`.pth` pickles, either a bare state_dict or
 `{'model_state_dict': ...}`; they are read with `torch.load(weights_only=True)` only, so a file that holds
@@ -18,12 +18,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .data.classes import CLASSES, NATIVE_TO_CANONICAL
-from .errors import ResEmoteError
-from .io import atomic_write, write_json
-from .model import ResEmoteNet
-from .pipeline import IMAGENET_MEAN, IMAGENET_STD
-from .zoo import MODELS, create_model, get_spec
+from resemote.data.classes import CLASSES, NATIVE_TO_CANONICAL
+from resemote.errors import ResEmoteError
+from resemote.io import atomic_write, write_json
+from resemote.models.resemotenet import ResEmoteNet
+from resemote.pipeline import IMAGENET_MEAN, IMAGENET_STD
+from resemote.models import MODELS, create_model, get_spec
 
 # canonical row c of our fc4 = row RELEASED_ROWS[c] of the released fc4
 RELEASED_ROWS = [next(r for r, c2 in NATIVE_TO_CANONICAL["released"].items() if c2 == c) for c in range(7)]
@@ -76,7 +76,7 @@ def save_weights(model: torch.nn.Module | dict[str, torch.Tensor], path: str | P
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
     """Load our checkpoint (.safetensors + .json, given as either file or as the stem it was saved under;
-    any model of `resemote.zoo`, named by the sidecar's `config`) or a released ResEmoteNet one (.pt/.pth,
+    any model of `resemote.models`, named by the sidecar's `config`) or a released ResEmoteNet one (.pt/.pth,
     converted in memory). Returns the model in eval mode on `device`, and the sidecar."""
     path = resolve_checkpoint(path)
     if path.suffix in (".pt", ".pth"):

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from .errors import ResEmoteError
+from resemote.errors import ResEmoteError
 
 
 def _print_json(obj) -> None:
@@ -19,26 +19,26 @@ def _print_json(obj) -> None:
 # --- commands (each imports its module lazily so `resemote --help` stays fast) ---------------------------
 
 def cmd_synth(a: argparse.Namespace) -> None:
-    from .data.synthetic import write_synthetic
+    from resemote.data.synthetic import write_synthetic
     path = write_synthetic(a.out, a.n_train, a.n_val, a.n_test, a.seed)
     print(f"wrote {path} ({a.n_train} train / {a.n_val} val / {a.n_test} test synthetic faces, seed {a.seed})")
 
 
 def cmd_stats(a: argparse.Namespace) -> None:
-    from .stats import dataset_stats, decoded_counts, format_stats
+    from resemote.analysis.stats import dataset_stats, decoded_counts, format_stats
     s = dataset_stats(a.dataset, a.root, strict=a.strict)
     dec = decoded_counts(a.dataset, a.root, progress=not a.json) if a.decode else None
     _print_json({**s, "decoded": dec} if dec else s) if a.json else print(format_stats(s, decoded=dec))
 
 
 def cmd_audit(a: argparse.Namespace) -> None:
-    from .data.audit import audit_dataset, format_audit
+    from resemote.data.audit import audit_dataset, format_audit
     r = audit_dataset(a.dataset, a.root, strict=a.strict)
     _print_json(r) if a.json else print(format_audit(r))
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from .training import train
+    from resemote.training import train
     m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
               batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
               val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict,
@@ -67,14 +67,14 @@ def _clean_line(m: dict) -> str:
 
 
 def cmd_rescore(a: argparse.Namespace) -> None:
-    from .leakage import rescore_run
+    from resemote.analysis.rescore import rescore_run
     m = rescore_run(a.run, a.root, a.device, progress=not a.quiet)
     print(f"wrote {a.run}/test_predictions.csv and the clean-test figure into {a.run}/metrics.json")
     print(_clean_line(m))
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from .crosseval import cross_evaluate
+    from resemote.analysis.crosseval import cross_evaluate
     m = cross_evaluate(a.checkpoint, a.dataset, a.root, a.split, a.device, strict=a.strict,
                        flip_seed=a.released_test_flips)
     if a.json:
@@ -89,16 +89,16 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
 
 def cmd_predict(a: argparse.Namespace) -> int:
     from pathlib import Path
-    from .predict import FACE_MARGIN, IMAGE_SUFFIXES, format_result, load_for_predict, predict_files, summary
+    from resemote.apps.predict import FACE_MARGIN, IMAGE_SUFFIXES, format_result, load_for_predict, predict_files, summary
     margin = FACE_MARGIN if a.margin is None else a.margin
-    # photos: folders and image files; any other path is read as a video (resemote/video.py)
+    # photos: folders and image files; any other path is read as a video (resemote/apps/video.py)
     photos = [p for p in a.paths if Path(p).is_dir() or Path(p).suffix.lower() in IMAGE_SUFFIXES]
     videos = [p for p in a.paths if p not in photos]
     if not a.paths and a.camera is None:
         raise ResEmoteError("expected photos, folders or video files, or --camera INDEX")
     camera = None
     if videos or a.camera is not None:
-        from .video import check_settings, open_camera, open_video
+        from resemote.apps.video import check_settings, open_camera, open_video
         if a.cam or a.cam_class is not None:
             raise ResEmoteError("Grad-CAM (--cam) is for photos; not for videos or the camera")
         check_settings(a.every, margin)
@@ -131,7 +131,7 @@ def cmd_predict(a: argparse.Namespace) -> int:
 
 def _predict_videos(a: argparse.Namespace, videos: list[str], camera, model, meta: dict, size: int,
                     margin: float) -> list:
-    from .video import format_video, predict_camera, predict_video
+    from resemote.apps.video import format_video, predict_camera, predict_video
     out = a.out or "emotions"
     kw = dict(size=size, every=a.every, margin=margin, max_frames=a.frames,
               meta={"checkpoint": str(a.checkpoint), "config": meta.get("config")})
@@ -155,20 +155,22 @@ def _predict_videos(a: argparse.Namespace, videos: list[str], camera, model, met
 
 
 def cmd_import_official(a: argparse.Namespace) -> None:
-    from .checkpoint import import_official
+    from resemote.checkpoint import import_official
     path = import_official(a.src, a.out)
     print(f"wrote {path} and {path.with_suffix('.json').name} (fc4 permuted to Angry..Surprise order)")
 
 
 def cmd_book(a: argparse.Namespace) -> int:
-    from .driver import main
+    from resemote.book.build import main
     return main(a.plan, a.runs, a.data, a.out, a.records, a.profile, run=not a.no_run,
                        build=not a.no_build, dry_run=a.dry_run, cores=a.cores, estimate=not a.no_estimate)
 
 
 def cmd_publish(a: argparse.Namespace) -> int:
     from pathlib import Path
-    from .results import publish_archive, publish_dataset, publish_run
+    from resemote.book import checkout
+    from resemote.book.records import publish_archive, publish_dataset, publish_run
+    checkout()  # a record names a commit of the checkout it was made from
     src = Path(a.path)
     if src.is_file() and src.name.endswith((".tar", ".tar.gz", ".tgz")):  # a GPU call's runs.tar.gz
         written, refused = publish_archive(src, a.records)
@@ -183,7 +185,7 @@ def cmd_publish(a: argparse.Namespace) -> int:
 
 
 def cmd_bench(a: argparse.Namespace) -> None:
-    from .bench import bench, format_bench
+    from resemote.perf.bench import bench, format_bench
     r = bench(a.device, a.images, a.epochs, config=a.config, batch_size=a.batch_size, workers=a.workers,
               compile=a.compile, compile_mode=a.compile_mode, inference_batch=a.inference_batch, repeats=a.repeats, seed=a.seed,
               skip_baseline=a.no_baseline, threads=a.threads, progress=not a.json)
@@ -191,7 +193,8 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 
 def cmd_ferplus_agreement(a: argparse.Namespace) -> None:
-    from .data.join import agreement_record, format_agreement, record_agreement
+    from resemote.analysis.ferplus import agreement_record, format_agreement
+    from resemote.book.records import record_agreement
     r = agreement_record(a.ferplus, a.fer2013, progress=not a.json)
     _print_json(r) if a.json else print(format_agreement(r))
     if a.record:
@@ -200,8 +203,8 @@ def cmd_ferplus_agreement(a: argparse.Namespace) -> None:
 
 def cmd_ferplus_score(a: argparse.Namespace) -> None:
     from pathlib import Path
-    from .data.join import SCORE_FILE, format_score, score_checkpoint
-    from .io import write_json
+    from resemote.analysis.ferplus import SCORE_FILE, format_score, score_checkpoint
+    from resemote.io import write_json
     r = score_checkpoint(a.checkpoint, a.fer2013, a.ferplus, a.device, progress=not a.json)
     out = a.out or (Path(a.checkpoint) / SCORE_FILE if Path(a.checkpoint).is_dir() else None)
     if out:
@@ -210,7 +213,7 @@ def cmd_ferplus_score(a: argparse.Namespace) -> None:
 
 
 def _model_help() -> str:
-    from .zoo import model_names  # no torch: the registry builds networks lazily
+    from resemote.models import model_names  # no torch: the registry builds networks lazily
     return (f"network: {', '.join(model_names())} (C1 is ResEmoteNet as released, C2-C6 its ablations, the rest "
             f"the released repository's comparison networks)")
 

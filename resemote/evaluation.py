@@ -1,7 +1,6 @@
 """Metrics, the confusion matrix, and latency: everything a run reports about a trained model."""
 from __future__ import annotations
 
-import platform
 import statistics
 import time
 
@@ -10,8 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.classes import CLASSES
-from .pipeline import DeviceImages, to_input
+from resemote.data.classes import CLASSES
+from resemote.env import sync
+from resemote.pipeline import DeviceImages, to_input
 
 
 @torch.no_grad()
@@ -97,10 +97,10 @@ def latency_ms(model: nn.Module, x: torch.Tensor, device: torch.device | str, re
     times = []
     with torch.inference_mode():
         for i in range(warmup + repeats):
-            _sync(device)
+            sync(device)
             t = time.perf_counter()
             model(x)
-            _sync(device)
+            sync(device)
             if i >= warmup:
                 times.append(time.perf_counter() - t)
     return statistics.median(times) * 1000
@@ -111,36 +111,8 @@ def inference_ms_per_image(model: nn.Module, device: torch.device | str, size: i
     """Median wall time of one forward pass at batch 1 on `device`, in milliseconds, of the model as
     prepared for inference (`resemote.accel.fast_inference`: BN folded, taps that never meet the map dropped;
     the same outputs to ~1e-5)."""
-    from .accel import fast_inference
+    from resemote.accel import fast_inference
     device = torch.device(device)
     model = fast_inference(model, size, device)
     x = to_input(torch.zeros(1, size, size, dtype=torch.uint8, device=device))
     return latency_ms(model, x, device, repeats, warmup)
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-
-
-def device_name(device: torch.device | str) -> str:
-    """The hardware a run used, e.g. 'cpu (AMD EPYC 7B13, 2 threads)' or 'cuda (NVIDIA H100 80GB HBM3)'."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    if device.type == "mps":
-        return f"mps ({platform.machine()} {platform.platform()})"
-    n = torch.get_num_threads()
-    return f"cpu ({cpu_model()}, {n} thread{'' if n == 1 else 's'})"
-
-
-def cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()

@@ -8,7 +8,8 @@
   leaked too.
 - `test_subsets` scores a run's test predictions on all, leaked and clean images (accuracy, bootstrap 95%
   interval, n); `rescore_predictions` does the same from a run's `test_predictions.csv` and a dataset
-  summary's list of copied test images (for the book, which never reads images).
+  summary's list of copied test images (for the book, which never reads images). A finished run made before runs wrote their predictions is
+  predicted again by `resemote.analysis.rescore`.
 - The leak dose-response experiment (`runs.yml` experiment `leakage`): `training_subset` (a stratified,
   seeded subset of train), `leaked_test_indices` (a stratified fraction of test, nested across fractions for
   one seed) and their copies, either as they are or made the way the released repository's
@@ -30,7 +31,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image, ImageOps
 
-from .errors import ResEmoteError
+from resemote.errors import ResEmoteError
 
 AUDIT_VERSION = 1           # of the cached audit's format; the audit's thresholds are in its key too
 COPIES = ("as-is", "released")
@@ -44,9 +45,9 @@ PREDICTION_FIELDS = ("index", "file", "label", "predicted", "leaked")
 def cached_audit(name: str, root: str | Path, size: int = 64, progress: bool = True) -> dict:
     """`resemote.data.audit.audit_dataset(name, root)`, computed once per decoded content and kept as JSON in
     the cache folder (`$RESEMOTE_CACHE`): FER2013's takes about a minute on two cores, reading it back none."""
-    from .data import audit as A
-    from .data.cache import cache_dir
-    from .io import write_json
+    from resemote.data import audit as A
+    from resemote.data.cache import cache_dir
+    from resemote.io import write_json
     title, arrays, refs, skipped, fps = A.decode_splits(name, root, size=size, progress=progress)
     settings = (AUDIT_VERSION, A.THUMB, A.FINE, A.BLUR, A.NEAR_CORR, A.FINE_CORR, A.HASH_BITS, A.TABLES,
                 A.PER_BUCKET, A.KEY_FROM, A.MAX_HAMMING, A.SEED)
@@ -121,7 +122,7 @@ def clean_summary(audit: dict, test: str = "test") -> dict:
 def score(correct: np.ndarray, mask: np.ndarray | None = None) -> dict:
     """Accuracy on the images `mask` selects, with its percentile bootstrap 95% interval (as every test accuracy
     here: `resemote.evaluation.bootstrap_ci`) and n; accuracy and interval None where n is 0."""
-    from .evaluation import bootstrap_ci
+    from resemote.evaluation import bootstrap_ci
     c = np.asarray(correct, bool)
     c = c if mask is None else c[np.asarray(mask, bool)]
     if not len(c):
@@ -159,8 +160,8 @@ def write_predictions(path: Path, refs: Sequence[str], labels: np.ndarray, predi
                       leaked: dict[int, str] | None = None) -> None:
     """test_predictions.csv: one row per test image (index in the split as decoded, file name as the loader
     names it, true and predicted class, and how it was leaked into training, if it was). No pixels."""
-    from .data.classes import CLASSES
-    from .io import write_text
+    from resemote.data.classes import CLASSES
+    from resemote.io import write_text
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(PREDICTION_FIELDS)
@@ -189,7 +190,7 @@ def rescore_predictions(rows: list[dict], copied: Sequence[str]) -> dict:
 def training_subset(labels: np.ndarray, n: int, seed: int = SUBSET_SEED) -> np.ndarray:
     """Sorted indices of a stratified, seeded subset of about `n` training images (per class, the class's
     share of n, rounded)."""
-    from .data import stratified_split
+    from resemote.data import stratified_split
     if not 0 < n < len(labels):
         raise ResEmoteError(f"expected a training subset of 1 to {len(labels) - 1:,} images (the training split "
                             f"has {len(labels):,}), got {n:,}")
@@ -199,7 +200,7 @@ def training_subset(labels: np.ndarray, n: int, seed: int = SUBSET_SEED) -> np.n
 def leaked_test_indices(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Sorted indices of a stratified fraction of the test images. For one seed, a smaller fraction's images
     are among a larger one's (each class is shuffled the same way and cut at its share)."""
-    from .data import stratified_split
+    from resemote.data import stratified_split
     if not 0 <= fraction <= 1:
         raise ResEmoteError(f"expected a leak fraction from 0 to 1, got {fraction}")
     return np.sort(stratified_split(labels, fraction, seed)[1]) if fraction else np.zeros(0, np.int64)
@@ -233,7 +234,7 @@ def jpeg_roundtrip(img: Image.Image, quality: int = JPEG_QUALITY) -> Image.Image
 def released_copy(img: Image.Image, seed: int, index: int, size: int) -> tuple[np.ndarray, str]:
     """Test image `index`'s released-style copy at the training resolution; the same image always gets the
     same copy for one seed, whatever the fraction leaked."""
-    from .data.cache import to_gray
+    from resemote.data.cache import to_gray
     copy, what = augment_like_released(img, random.Random(f"{seed}:{index}"))
     return to_gray(jpeg_roundtrip(copy), size), what
 
@@ -260,7 +261,7 @@ def apply(data: dict, dataset: str, root: str | Path, *, train_subset: int | Non
             leaked = {int(i): "as-is" for i in idx}
         else:
             from tqdm.auto import tqdm  # here: the book imports this module, and tqdm.auto warns in its kernels
-            from .data import dataset_class
+            from resemote.data import dataset_class
             ds = dataset_class(dataset)(root, "test")
             by_ref = {s.ref: s for s in ds.samples}
             extra = np.empty((len(idx), image_size, image_size), np.uint8)
@@ -271,51 +272,3 @@ def apply(data: dict, dataset: str, root: str | Path, *, train_subset: int | Non
         images = np.concatenate([np.asarray(images), extra])
         labels = np.concatenate([labels, test_labels[idx]])
     return {**data, "train": (images, labels), "leaked": leaked}
-
-
-# --- a finished run without predictions --------------------------------------------------------------------------
-def rescore_run(run_dir: str | Path, root: str | Path | None = None, device: str = "cpu",
-                progress: bool = True) -> dict:
-    """Write test_predictions.csv and the clean-test score into a finished run made before runs wrote them,
-    from its selected weights: the test split is predicted again and must give the test accuracy the run
-    recorded (else nothing is written). Returns the updated metrics."""
-    from . import accel
-    from .checkpoint import load_model
-    from .evaluation import predict
-    from .io import write_json
-    from .pipeline import DeviceImages
-    from .results import load_run
-    from .training import load_splits, resolve_device
-    run_dir = Path(run_dir)
-    if not (run_dir / "params.json").is_file():
-        raise ResEmoteError(f"{run_dir}: expected a run directory (params.json, metrics.json, model.safetensors)")
-    run = load_run(run_dir)
-    if not run.finished:
-        raise ResEmoteError(f"{run_dir}: the run has not finished (no metrics.json)")
-    if not (run_dir / "model.safetensors").is_file():
-        raise ResEmoteError(f"{run_dir}: no model.safetensors: a run without its weights cannot be re-scored")
-    if run.params.get("released_test_flips"):
-        raise ResEmoteError(f"{run_dir}: made with random test flips, which cannot be predicted again exactly")
-    p, m = run.params, run.metrics
-    root = root or p["root"]
-    data = load_splits(p["dataset"], root, p["image_size"], p.get("val_fraction", 0.1), p.get("val_seed", 0),
-                       progress=progress)
-    if data["fingerprint"] != p["data_fingerprint"]:
-        raise ResEmoteError(f"{run_dir}: made on data {p['data_fingerprint']}; the copy at {root} is "
-                            f"{data['fingerprint']}")
-    dev = resolve_device(device)
-    model, _ = load_model(run_dir / "model.safetensors", dev)
-    model = accel.for_device(model, dev)  # the layers the run's own test evaluation used
-    logits, labels = predict(model, DeviceImages(*data["test"], device=dev))
-    y, pred = labels.numpy(), logits.argmax(1).numpy()
-    acc = float((y == pred).mean())
-    if abs(acc - m["test_accuracy"]) > 0.5 / len(y):
-        raise ResEmoteError(f"{run_dir}: its weights give test accuracy {acc:.4f} here, the run recorded "
-                            f"{m['test_accuracy']:.4f}; nothing written")
-    leaked = apply(data, p["dataset"], root, train_subset=p.get("train_subset"),
-                   leak_test_fraction=p.get("leak_test_fraction", 0.0), leak_copies=p.get("leak_copies"),
-                   seed=p["seed"], image_size=p["image_size"])["leaked"] if p.get("leak_test_fraction") else {}
-    write_predictions(run_dir / PREDICTIONS, data["test_refs"], y, pred, leaked)
-    m = {**m, **test_subsets(p["dataset"], root, data["test_refs"], y, pred, leaked, p["image_size"], progress)}
-    write_json(run_dir / "metrics.json", m)
-    return m

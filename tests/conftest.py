@@ -38,7 +38,7 @@ def quick_model(config: str):
     """A ResEmoteNet with small random weights, built without the slow default initialisation (80M
     parameters for C1), for tests where the emotion does not matter."""
     import torch
-    from resemote.model import ResEmoteNet
+    from resemote.models.resemotenet import ResEmoteNet
     with torch.device("meta"):
         model = ResEmoteNet(config)
     model = model.to_empty(device="cpu")
@@ -126,7 +126,7 @@ def tiny_repo(tmp_path_factory) -> TinyRepo:
              "profile=reduced", "gpus=0")
     repo.run(sys.executable, "-m", "papermill", "notebooks/train.ipynb", str(repo.root / "by-hand.ipynb"),
              "-p", "root", synth, "-p", "config", "C1", "-p", "epochs", "1", "-p", "lr", "0.01", "-p", "device", "cpu")
-    from resemote import plan
+    from resemote.book import plan
     c2 = plan.by_hand("fer2013", str(repo.root / synth), "C2", epochs=1, lr=0.01, device="cpu")
     c1 = plan.by_hand("fer2013", str(repo.root / synth), "C1", epochs=1, lr=0.01, device="cpu")
     repo.by_hand = {c1.id, c2.id}  # runs Snakemake did not make: no recorded checksums

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resemote import accel
-from resemote.model import ResEmoteNet
+from resemote.models.resemotenet import ResEmoteNet
 from resemote.pipeline import DeviceImages
 from resemote.training import train_one_epoch
 
@@ -207,7 +207,7 @@ def test_cuda_graph_step_takes_the_odd_batch_eagerly_and_snapshots_are_pinned():
     """What `train --compile-mode reduce-overhead` runs on a GPU: full batches through CUDA graphs (or the
     plain step, with the compiler's error, where it fails), the odd last batch eagerly, and resume-state
     copies to pinned host memory that hold the values of the moment they were taken."""
-    from resemote.runwriter import host_snapshot
+    from resemote.training.runwriter import host_snapshot
     from resemote.training import training_forward
     dev = torch.device("cuda")
     m = accel.to_channels_last(_randomised().train().to(dev), dev)

@@ -13,7 +13,7 @@ def test_public_names_resolve_to_the_package_objects():
     from resemote.checkpoint import load_model
     from resemote.data import dataset_class, get_dataset
     from resemote.evaluation import evaluate
-    from resemote.model import CONFIGS, ResEmoteNet
+    from resemote.models.resemotenet import CONFIGS, ResEmoteNet
     from resemote.training import train
     assert resemote.ResEmoteNet is ResEmoteNet and resemote.CONFIGS is CONFIGS
     assert resemote.get_dataset is get_dataset and resemote.dataset_class is dataset_class
@@ -32,6 +32,6 @@ def test_import_is_cheap():
     code = ("import sys, resemote; a = set(sys.modules); resemote.ResEmoteNet; b = set(sys.modules); "
             "print(int('torch' in a), int('torch' in b), "
             "sorted(m for m in b if m.split('.')[0] in ('pandas', 'matplotlib', 'papermill', 'snakemake') "
-            "or m in ('resemote.report', 'resemote.plan', 'resemote.engine')))")
+            "or m in ('resemote.book.report', 'resemote.book.plan', 'resemote.book.workflow')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "1", "[]"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from resemote import bench as B
+from resemote.perf import bench as B
 from resemote.cli import main
 from resemote.errors import ResEmoteError
 from resemote.pipeline import to_input

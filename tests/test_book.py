@@ -47,7 +47,7 @@ def test_tables_and_figures(html: Path):
     assert "synthetic - pipeline demonstration" in results and "not run" in results
     assert re.search(r"synthetic-C1-s0-\w+ \(commit \w+", results)        # captions name runs and commits
     # a figure of a run (its confusion matrix), not the header's launch-button logos (which chapters no longer
-    # carry: resemote.launch keeps them for run and dataset pages)
+    # carry: resemote.book.launch keeps them for run and dataset pages)
     assert 'src="../_images/' in page(html, "results")
     # the tiny plan runs the ablation only on the damaged RAF-DB: no curves, and the page says so
     assert "No ablation run has finished yet." in text(html, "ablation")
@@ -69,7 +69,7 @@ def test_failed_and_mismatched_runs_show_as_failed_never_as_results(tiny_repo, h
     assert status["fer2013", "C1", True]["status"] == "current"            # made by hand, adopted
     runs = text(html, "run-pages")
     assert runs.count("failed: ") >= 3 and "other parameters (epochs 2, plan 1)" in runs
-    from resemote import report
+    from resemote.book import report
     entries = report.load_entries(tiny_repo.root / "runs")
     assert not report.select(entries, config="C2")                         # never read as a result
     assert {e.info["config"] for e in report.select(entries, experiment="table3")} == {"C1", "C5"}

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 from conftest import quick_model
 from torch import nn
 
-from resemote.cam import RELEASED_LAYER, cam_grid, class_index, grad_cam, layer_sides, overlay, resolve_layer
+from resemote.apps.cam import RELEASED_LAYER, cam_grid, class_index, grad_cam, layer_sides, overlay, resolve_layer
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.model import ResEmoteNet
+from resemote.models.resemotenet import ResEmoteNet
 from resemote.pipeline import to_input
 
 matplotlib.use("Agg")

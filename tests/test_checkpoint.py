@@ -9,7 +9,7 @@ import torch
 from resemote.checkpoint import import_official, load_model, read_released, save_weights, sidecar
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.model import ResEmoteNet
+from resemote.models.resemotenet import ResEmoteNet
 
 from conftest import run_cli
 

@@ -11,7 +11,7 @@ from resemote.data import get_dataset
 from resemote.data.cache import decode
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.stats import dataset_stats
+from resemote.analysis.stats import dataset_stats
 
 # a different count for every class (Neutral: none in CK+)
 COUNTS = [13, 14, 15, 16, 0, 17, 18]

@@ -9,7 +9,7 @@ import numpy as np
 from layouts import make_ckplus
 from resemote.checkpoint import sidecar
 from resemote.cli import main
-from resemote.crosseval import class_coverage, cross_evaluate
+from resemote.analysis.crosseval import class_coverage, cross_evaluate
 from resemote.data import get_dataset
 from resemote.data.classes import CLASSES
 

@@ -1,11 +1,11 @@
-"""resemote.driver: what `make book` says before it trains anything."""
+"""resemote.book.build: what `make book` says before it trains anything."""
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
-from resemote import driver, plan
-from resemote.engine import Workflow
+from resemote.book import build as driver, plan
+from resemote.book.workflow import Workflow
 
 from test_plan import TINY
 
@@ -23,7 +23,7 @@ def test_a_finished_run_is_named_as_kept_and_left_out_of_the_estimate(tmp_path, 
     assert len(real) == 1
     timed_configs = []
     monkeypatch.setattr(driver, "seconds_per_image", lambda *key: timed_configs.append(key) or 0.05)
-    monkeypatch.setattr("resemote.stats.dataset_stats",
+    monkeypatch.setattr("resemote.analysis.stats.dataset_stats",
                         lambda name, root: {"splits": {"train": {"a": 1000}, "val": {"a": 100}, "test": {"a": 100}}})
 
     todo = driver.describe(w, driver.estimates(w))

@@ -8,7 +8,7 @@ import pytest
 from layouts import make_expw
 from resemote.data import get_dataset
 from resemote.data.expw import expw_split
-from resemote.stats import dataset_stats
+from resemote.analysis.stats import dataset_stats
 
 COUNTS = [30, 31, 32, 33, 34, 35, 36]
 

@@ -14,7 +14,7 @@ from resemote.data.cache import decode
 from resemote.data.classes import CLASSES
 from resemote.data.ferplus import FERPlus, majority_vote
 from resemote.errors import ResEmoteError
-from resemote.stats import dataset_stats
+from resemote.analysis.stats import dataset_stats
 
 # a different count for every class and split
 THREE = {"train": [9, 3, 5, 12, 13, 7, 8], "val": [4, 2, 3, 6, 7, 5, 1], "test": [3, 1, 2, 5, 6, 4, 7]}

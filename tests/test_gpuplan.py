@@ -1,4 +1,4 @@
-"""resemote.gpuplan: which runs one GPU call starts, how many side by side, and when each should end.
+"""resemote.perf.gpuplan: which runs one GPU call starts, how many side by side, and when each should end.
 
 Every timing here is MADE UP (a calibration written by hand); the expected durations are worked out by hand
 from the formula in the module docstring, not by calling the code under test.
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from resemote import gpuplan as G
-from resemote import plan as P
+from resemote.perf import gpuplan as G
+from resemote.book import plan as P
 from resemote.errors import ResEmoteError
 
 SPLITS = {"train": 1600, "val": 100, "test": 100}          # 100 steps per epoch at batch 16
@@ -136,7 +136,7 @@ def test_the_repository_plan_lists_c1_seeds_first():
     rs = G.candidates(P.load_plan())
     assert [(r.config, r.seed) for r in rs[:3]] == [("C1", 0), ("C1", 1), ("C1", 2)]
     assert all(r.epochs == 80 and r.dataset == "fer2013" and r.profile == "paper" for r in rs)
-    # then the leak doses (issue 21; the fraction 0 run is C1's seed 0 itself), each leaking the test images as-is
+    # then the leak doses (the fraction 0 run is C1's seed 0 itself), each leaking the test images as-is
     assert [(r.config, r.seed, r.leak_test_fraction, r.leak_copies) for r in rs[3:6]] == [
         ("C1", 0, 0.1, "as-is"), ("C1", 0, 0.25, "as-is"), ("C1", 0, 0.5, "as-is")]
     assert [r.config for r in rs[6:10]] == ["resnet18", "vgg", "cnn", "cnn-se"]
@@ -153,9 +153,9 @@ def test_the_repository_plan_lists_c1_seeds_first():
 
 
 def test_calibration_times_each_network_alone_and_side_by_side_on_the_cpu():
-    """resemote.gpucalib on two CPU worker processes (one spawn: ~15 s on two quiet cores): the figures the
+    """resemote.perf.gpucalib on two CPU worker processes (one spawn: ~15 s on two quiet cores): the figures the
     planner reads, and a failing network recorded with its error while the next is still timed."""
-    from resemote.gpucalib import calibrate
+    from resemote.perf.gpucalib import calibrate
     lines: list[str] = []
     cal = calibrate([("no-such-net", 2), ("cnn", 2)], [1, 2], device="cpu", sizes={"train": 8, "val": 4, "test": 4},
                     image_size=32, seconds=0.02, warmup=1, threads=1, log=lines.append)

@@ -8,7 +8,7 @@ from resemote.cli import main
 from resemote.data import get_dataset
 from resemote.data.cache import decode
 from resemote.errors import ResEmoteError
-from resemote.stats import dataset_stats, format_stats
+from resemote.analysis.stats import dataset_stats, format_stats
 
 COUNTS = [5, 4, 6, 7, 3, 8, 9]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resemote import colab, launch
+from resemote.book import colab, launch
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -26,19 +26,19 @@ def test_source_notebooks_and_urls():
     urls = launch.launch_urls(theme, "notebooks/train.ipynb", "0123abc", *REPO.split("/"))
     assert urls["Colab"] == f"{COLAB}/github/{REPO}/blob/0123abc/notebooks/train.ipynb"
     assert urls["Binder"].endswith(f"/v2/gh/{REPO}/0123abc?urlpath=tree/notebooks/train.ipynb")
-    assert CONFIG["repository"]["path_to_book"] == "" and "resemote.launch" in CONFIG["sphinx"]["extra_extensions"]
+    assert CONFIG["repository"]["path_to_book"] == "" and "resemote.book.launch" in CONFIG["sphinx"]["extra_extensions"]
 
 
 def test_t4_estimate_is_flops_over_an_assumed_rate():
     splits = {"train": {"Angry": 900}, "val": {"Angry": 100}, "test": {"Angry": 200}}
     e = colab.t4_estimate("C1", splits, epochs=10)
-    from resemote.zoo import model_summary
+    from resemote.models import model_summary
     fwd = model_summary("C1")["gflops"] * 1e9
     total = 10 * (3 * fwd * 900 + fwd * 100) + fwd * 200
     assert e.total_pflops == pytest.approx(total / 1e15)
     assert e.hours == pytest.approx((total / (8.1e12 * 0.5) / 3600, total / (8.1e12 * 0.2) / 3600))
     md = e.markdown()
-    assert md.startswith("**Estimate, not a measurement:**") and "T4" in md and "resemote.colab" in md
+    assert md.startswith("**Estimate, not a measurement:**") and "T4" in md and "resemote.book.colab" in md
     carved = colab.t4_estimate("C1", {"train": {"Happy": 1000}, "test": {"Happy": 10}}, epochs=1)
     assert (carved.n_train, carved.n_val) == (900, 100)                   # no val split: 10% of train
 

@@ -18,10 +18,13 @@ from PIL import Image, ImageOps
 
 from conftest import run_cli
 from layouts import make_fer2013
-from resemote import leakage, plan, results
+from resemote import leakage
+from resemote.book import plan, records as results
 from resemote.data import get_dataset, stratified_split
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
+from resemote.analysis.rescore import rescore_run
+from resemote.training.rundir import Run
 
 COUNTS = {"train": [5, 3, 4, 6, 5, 4, 3], "val": [2, 1, 2, 3, 2, 2, 1], "test": [3, 2, 3, 4, 3, 3, 2]}
 
@@ -243,7 +246,7 @@ def test_a_leaked_run_writes_its_predictions_and_three_scores(leaked_run, synth_
     subset = sum(round(n * 40 / 64) for n in train_counts)
     assert params["split_sizes"] == {"train": subset + k, "val": 24, "test": 24, "leaked_into_train": k}
     assert (params["train_subset"], params["leak_test_fraction"], params["leak_copies"]) == (40, 0.5, "as-is")
-    assert results.Run(out, params, m, []).leaked
+    assert Run(out, params, m, []).leaked
 
 
 def test_a_leaked_run_is_recorded_apart_and_rescored_the_same(leaked_run, tmp_path):
@@ -266,7 +269,7 @@ def test_a_leaked_run_is_recorded_apart_and_rescored_the_same(leaked_run, tmp_pa
     for k in ("clean_test", "leak"):
         d.pop(k)
     (old / "metrics.json").write_text(json.dumps(d))
-    again = leakage.rescore_run(old, progress=False)
+    again = rescore_run(old, progress=False)
     assert (old / "test_predictions.csv").read_text() == (out / "test_predictions.csv").read_text()
     assert again["clean_test"] == m["clean_test"] and again["leak"] == m["leak"]
 
@@ -321,7 +324,7 @@ def _leak_runs(tmp_path: Path) -> list[dict]:
 
 
 def test_the_leak_section_reads_its_runs(tmp_path):
-    from resemote import report
+    from resemote.book import report
     (tmp_path / "index.json").write_text(json.dumps({"runs": _leak_runs(tmp_path), "datasets": [],
                                                      "present": ["fer2013"]}))
     entries = report.load_entries(tmp_path)
@@ -364,7 +367,7 @@ def test_the_leak_section_reads_its_runs(tmp_path):
 
 
 def test_leaked_runs_change_no_reproduction_table_and_no_claim(tmp_path):
-    from resemote import report
+    from resemote.book import report
     from test_report import fake_run
     base = [fake_run(tmp_path, "fer-C1", dataset="fer2013", config="C1", acc=0.6, ci=0.02, synthetic=False,
                      experiments=["table3"], stands_in_for=["fer2013"], epochs=80),
@@ -393,7 +396,7 @@ def test_leaked_runs_change_no_reproduction_table_and_no_claim(tmp_path):
 
 
 def test_clean_cells_rescore_or_say_what_is_missing(tmp_path):
-    from resemote import report
+    from resemote.book import report
     from test_report import fake_run
     live = fake_run(tmp_path, "fer-live", dataset="fer2013", config="C1", acc=0.6, synthetic=False,
                     experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=9)

@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resemote.model import CONFIGS, ResEmoteNet, count_parameters
+from resemote.models.resemotenet import CONFIGS, ResEmoteNet, count_parameters
 
 
 def test_c1_state_dict_matches_released_layout():

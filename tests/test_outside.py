@@ -8,10 +8,11 @@ from pathlib import Path
 
 import yaml
 
-from resemote import paper, report, results
+from resemote import paper
+from resemote.book import report, records as results
 from resemote.data.classes import CLASSES
-from resemote.data.join import OUTCOMES
-from resemote.engine import Workflow
+from resemote.analysis.ferplus import OUTCOMES
+from resemote.book.workflow import Workflow
 from test_report import fake_run
 
 PLAN = {
@@ -103,8 +104,8 @@ def test_outside_claims_and_the_ferplus_row(tmp_path):
         e.info["cross"] = {}
     t = report.outside_claims_table(entries, root=tmp_path / "runs").set_index("test set")
     assert t.loc["CK+", "this companion"] == report.NOT_RUN
-    assert "python -m resemote.jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]
-    assert "python -m resemote.jobs cross ferplus-C1-s0-FAKE --name jaffe" in t.loc["JAFFE", "model"]
+    assert "python -m resemote.book.jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]
+    assert "python -m resemote.book.jobs cross ferplus-C1-s0-FAKE --name jaffe" in t.loc["JAFFE", "model"]
     plus = t.loc[report.TITLES["ferplus"]]
     assert plus["released repository's README (claim)"].startswith("91.64% (8 classes")
     assert plus["this companion"] == report.NOT_RUN

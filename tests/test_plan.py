@@ -1,9 +1,9 @@
-"""resemote.plan: resolving runs.yml (pure), ids shared with by-hand runs, profiles, estimates."""
+"""resemote.book.plan: resolving runs.yml (pure), ids shared with by-hand runs, profiles, estimates."""
 from __future__ import annotations
 
 import yaml
 
-from resemote import plan
+from resemote.book import plan
 from resemote.data.synthetic import write_synthetic
 
 TINY = {
@@ -98,8 +98,8 @@ def test_run_titles_state_the_subset_and_the_leak():
     """A run page's title names what makes the run unlike a reproduction: its training subset and any leak."""
     from pathlib import Path
     from types import SimpleNamespace
-    from resemote.engine import ROOT
-    from resemote.jobs import run_title
+    from resemote.book.workflow import ROOT
+    from resemote.book.jobs import run_title
     runs = plan.resolve(plan.load_plan(ROOT / "runs.yml"), frozenset({"fer2013"}), "reduced", Path("/nonexistent/data"),
                      Path("/nonexistent/runs"))
     w = SimpleNamespace(by_id={r.id: r for r in runs})

@@ -13,7 +13,7 @@ from conftest import run_cli
 from resemote.cli import main
 from resemote.data.cache import to_gray
 from resemote.data.classes import CLASSES
-from resemote.predict import FACE_MARGIN, NO_FACE, detect_faces, face_inputs, predict_files, widen
+from resemote.apps.predict import FACE_MARGIN, NO_FACE, detect_faces, face_inputs, predict_files, widen
 
 skimage_data = pytest.importorskip("skimage.data")
 

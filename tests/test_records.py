@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resemote import results
-from resemote.engine import Workflow
+from resemote.book import records as results
+from resemote.book.workflow import Workflow
 from resemote.errors import ResEmoteError
 
 PLAN = {
@@ -109,7 +109,7 @@ def test_a_record_fills_only_the_cell_it_was_made_for(finished, tmp_path):
     assert [e["id"] for e in entries if e["status"] == "superseded"] == ["fer2013-C1-s0-5ep-cpu-5555555"]
     assert [u["id"] for u in meta["unplaced_records"]] == ["fer2013-C1-s0-3ep-b32-cpu-3232323"]
     assert "match no run of the plan" in meta["unplaced_records"][0]["reason"]
-    from resemote import report
+    from resemote.book import report
     (tmp_path / "runs").mkdir(exist_ok=True)
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     t = report.results_table(report.load_entries(tmp_path / "runs"))
@@ -132,7 +132,7 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     rec = [e for e in entries if e["kind"] == "recorded"]
     assert [e["profile"] for e in rec] == ["reduced"]
     # the live run of that cell is missing from this build only, and its line in the commands says so
-    from resemote import report
+    from resemote.book import report
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     cmds = report.commands_table(report.load_entries(tmp_path / "runs")).set_index("command")
     assert cmds.loc[rec[0]["command"], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
@@ -161,7 +161,7 @@ def _finished_at(run: Path, when: str) -> Path:
 def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished, tmp_path):
     """The reduced profile went from 3 to 9 epochs: the 9-epoch record fills the cell, the 3-epoch one stays
     in the run list with its numbers, marked superseded; a newer record of the same run replaces an older."""
-    from resemote import report
+    from resemote.book import report
     old = as_real(finished, tmp_path / "r3", epochs=3, commit="3333333aaaaaa")
     _finished_at(old, "2026-01-01T00:00:00+00:00")
     results.publish_run(old, tmp_path / "rec")

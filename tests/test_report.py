@@ -1,4 +1,4 @@
-"""resemote.report on FAKE run directories and index entries: hand-made here only to test the tables' logic.
+"""resemote.book.report on FAKE run directories and index entries: hand-made here only to test the tables' logic.
 
 Every number below is a made-up test fixture (marked "FAKE" in its run); none reaches the book.
 """
@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from resemote import paper, report
+from resemote import paper
+from resemote.book import report
 from resemote.data.classes import CLASSES
-from resemote.model import ResEmoteNet
-from resemote.zoo import count_parameters
+from resemote.models.resemotenet import ResEmoteNet
+from resemote.models import count_parameters
 
 
 def fake_run(root: Path, rid: str, *, dataset: str, config: str, acc: float, synthetic: bool, experiments: list[str],
@@ -214,14 +215,14 @@ def test_table_iv_headers_fit_a_1280px_page(runs: Path):
     long_words = {w for c in t4.columns for w in c.split() if len(w) > 10}
     assert not long_words, long_words
     assert any("synthetic" in c for c in t4.columns[-3:])              # the stand-in columns stay labelled
-    css = (Path(report.__file__).parents[2] / "book" / "_static" / "custom.css").read_text()
+    css = (Path(report.__file__).parents[3] / "book" / "_static" / "custom.css").read_text()
     assert "pre-wrap" in css                                            # printed notes wrap, never scroll away
     assert "no-repeat local" in css                  # a table that must scroll shows a shadow where it goes on
 
 
 def test_the_fer2013_verdict_comes_from_80_epoch_seeds_by_the_stated_rule(tmp_path: Path):
     """Three FAKE recorded GPU seeds: the claim is reproduced when it lies within mean ± 2 sd or the seeds'
-    bootstrap intervals (resemote/report/claims.py), and a seed made here and recorded counts once."""
+    bootstrap intervals (resemote/book/report/claims.py), and a seed made here and recorded counts once."""
     def claims_for(accs, ci, live_seed0=None):
         root = tmp_path / f"c{len(list(tmp_path.iterdir()))}"
         index = [fake_run(root, f"fer-rec-s{s}", dataset="fer2013", config="C1", acc=a, ci=ci, synthetic=False,

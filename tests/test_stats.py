@@ -10,7 +10,7 @@ import pytest
 from layouts import make_affectnet, make_expw, make_fer2013, make_rafdb
 from resemote.cli import main
 from resemote.data.classes import CLASSES
-from resemote.stats import dataset_stats, format_stats
+from resemote.analysis.stats import dataset_stats, format_stats
 
 TWO = {"train": [9, 10, 11, 12, 13, 14, 15], "test": [2, 3, 4, 5, 6, 7, 8]}
 THREE = {"train": [9, 10, 11, 12, 13, 14, 15], "val": [2, 3, 4, 5, 6, 7, 8], "test": [16, 17, 18, 19, 20, 21, 22]}
@@ -35,7 +35,7 @@ def test_rafdb_stats(tmp_path):
 
 def test_label_file_counts_and_decoded_counts_are_told_apart(tmp_path, capsys):
     """The corrupt image is in the label-file counts (stats does not decode) and not in the decoded ones."""
-    from resemote.stats import decoded_counts
+    from resemote.analysis.stats import decoded_counts
     lay = make_rafdb(tmp_path, TWO)
     d = dataset_stats("rafdb", tmp_path)
     dec = decoded_counts("rafdb", tmp_path)
@@ -99,7 +99,7 @@ def test_what_real_fer2013_showed_on_a_small_real_like_copy(tmp_path):
     class folders, pixel-identical images across train and test, duplicates whose labels disagree. The
     dataset summary names the release, counts the leakage and the label conflicts, and shows pairs by name."""
     import shutil
-    from resemote.stats import dataset_summary
+    from resemote.analysis.stats import dataset_summary
     lay = make_fer2013(tmp_path, THREE, "folders")
     train = sorted((tmp_path / "train").rglob("*.jpg"))
     angry = next(p for p in train if p.parent.name == "angry")

@@ -9,10 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from resemote import results
+from resemote.training import rundir
 from resemote.errors import ResEmoteError
 from resemote.pipeline import batch_slices
-from resemote.results import METRIC_FIELDS
 from resemote.training import class_weights, train
 
 # wall-clock figures, and the commit (other work may land in a shared checkout between the two runs)
@@ -42,7 +41,7 @@ def finished_run(tmp_path_factory, synth_root):
 
 def test_metrics_have_every_field(finished_run, synth_root):
     out, m = finished_run
-    assert set(METRIC_FIELDS) <= set(m)
+    assert set(rundir.METRIC_FIELDS) <= set(m)
     assert json.loads((out / "metrics.json").read_text()) == m
     for k in ("test_accuracy", "balanced_accuracy", "macro_f1", "majority_class_rate"):
         assert 0 <= m[k] <= 1
@@ -62,9 +61,9 @@ def test_metrics_have_every_field(finished_run, synth_root):
 
 def test_history_and_weights(finished_run):
     out, _ = finished_run
-    run = results.load_run(out)
+    run = rundir.load_run(out)
     assert [h["epoch"] for h in run.history] == [1, 2]
-    assert set(run.history[0]) == set(results.HISTORY_FIELDS)
+    assert set(run.history[0]) == set(rundir.HISTORY_FIELDS)
     assert (out / "model.safetensors").is_file() and (out / "model.json").is_file()
     assert not (out / "state.pt").exists()  # resume state is dropped once the run is finished
 
@@ -78,7 +77,7 @@ def test_reusing_out_with_other_settings_is_refused(finished_run, synth_root):
 
 
 def test_divergence_stops_and_keeps_the_last_good_state(tmp_path, synth_root, monkeypatch):
-    import resemote.training as T
+    import resemote.training.loop as T
     calls = {"n": 0}
     real = T.F.cross_entropy
 
@@ -91,7 +90,7 @@ def test_divergence_stops_and_keeps_the_last_good_state(tmp_path, synth_root, mo
     out = tmp_path / "r"
     with pytest.raises(ResEmoteError, match=r"training diverged in epoch 2 .*last good state \(epoch 1\)"):
         train("fer2013", synth_root, out, epochs=3, batch_size=16, device="cpu", progress=False)
-    assert [h["epoch"] for h in results.load_run(out).history] == [1]
+    assert [h["epoch"] for h in rundir.load_run(out).history] == [1]
     state = torch.load(out / "state.pt", weights_only=True)
     assert state["progress"]["epoch"] == 1
 
@@ -117,7 +116,7 @@ def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path, synth_root):
     assert done.returncode == 0, done.stderr
     assert "resuming" in done.stdout
 
-    a, b = results.load_run(whole), results.load_run(cut)
+    a, b = rundir.load_run(whole), rundir.load_run(cut)
     assert {k: v for k, v in a.metrics.items() if k not in TIMING} == \
            {k: v for k, v in b.metrics.items() if k not in TIMING}
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]
@@ -127,7 +126,7 @@ def test_sigkill_and_resume_match_an_uninterrupted_run(tmp_path, synth_root):
 
 def test_the_commit_is_read_when_a_run_starts_and_each_resume_adds_its_own(tmp_path, synth_root, monkeypatch):
     """A long run must name the code it started with, not whatever the checkout holds when it ends."""
-    import resemote.training as T
+    import resemote.training.loop as T
     real = T.F.cross_entropy
     calls = {"n": 0}
 
@@ -170,7 +169,7 @@ def small_run(tmp_path_factory, synth_root):
 
 
 def _same_run(a_dir, b_dir):
-    a, b = results.load_run(a_dir), results.load_run(b_dir)
+    a, b = rundir.load_run(a_dir), rundir.load_run(b_dir)
     drop = TIMING | {"compile_mode"}
     assert {k: v for k, v in a.metrics.items() if k not in drop} == {k: v for k, v in b.metrics.items() if k not in drop}
     strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
@@ -210,7 +209,7 @@ def test_a_kill_while_the_state_lags_the_history_resumes_exactly(tmp_path, synth
 def _scripted_validation(monkeypatch, accuracies: list):
     """Validation accuracies as scripted (an exception in the list is raised there): what a GPU's different
     rounding can do to the epochs run again after a resume."""
-    import resemote.training as T
+    import resemote.training.loop as T
     from resemote.evaluation import evaluate as real
 
     def fake(model, data, **kw):
@@ -236,7 +235,7 @@ def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, m
     assert json.loads((out / "model.json").read_text())["epoch"] == 2
     assert json.loads((out / "state-best.json").read_text())["epoch"] == 1
     epoch1 = (out / "state-best.safetensors").read_bytes()
-    assert [h["epoch"] for h in results.load_run(out).history] == [1, 2]
+    assert [h["epoch"] for h in rundir.load_run(out).history] == [1, 2]
 
     # run again, epoch 2 now validates worse (as on a GPU it may): epoch 1's weights stay selected
     _scripted_validation(monkeypatch, [0.05, 0.05])
@@ -244,12 +243,12 @@ def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, m
     assert m["best_epoch"] == 1 and m["val_accuracy"] == 0.1
     assert json.loads((out / "model.json").read_text())["epoch"] == 1
     assert (out / "model.safetensors").read_bytes() == epoch1
-    assert [h["val_acc"] for h in results.load_run(out).history] == [0.1, 0.05, 0.05]
+    assert [h["val_acc"] for h in rundir.load_run(out).history] == [0.1, 0.05, 0.05]
     assert not (out / "state-best.json").exists() and not (out / "state.pt").exists()
 
 
 def test_a_failed_write_is_raised_not_lost(tmp_path, synth_root, monkeypatch, capsys):
-    import resemote.runwriter as W
+    import resemote.training.runwriter as W
 
     def full_disk(*a, **k):
         raise OSError(28, "No space left on device")
@@ -297,7 +296,7 @@ def test_the_compiled_step_takes_full_batches_and_changes_nothing_on_the_cpu(tmp
 
 
 def test_host_snapshot_is_a_copy_and_the_writer_keeps_order_and_errors():
-    from resemote.runwriter import BackgroundWriter, host_snapshot
+    from resemote.training.runwriter import BackgroundWriter, host_snapshot
     t = torch.arange(4.0)
     snap, ready = host_snapshot({"a": [t, {"b": 1}], "c": None}, "cpu")
     t += 1
@@ -322,7 +321,7 @@ def test_host_snapshot_is_a_copy_and_the_writer_keeps_order_and_errors():
 def test_restoring_weights_that_are_already_in_place_leaves_no_temporary_file(tmp_path):
     # Resuming when model.* already are the state's choice (same inode as state-best.*): rename() of a
     # link onto the same file does nothing, which once left a 321 MB-named `.model.safetensors.tmpPID`.
-    from resemote import runwriter
+    from resemote.training import runwriter
     for ext in (".safetensors", ".json"):
         (tmp_path / f"model{ext}").write_text('{"epoch": 1}')
     runwriter._keep_selected(tmp_path)
@@ -333,7 +332,7 @@ def test_restoring_weights_that_are_already_in_place_leaves_no_temporary_file(tm
 
 def test_device_name_counts_cpu_threads_in_words():
     """'cpu (<model>, 1 thread)' / '(…, 2 threads)': the hardware stamp every record and caption prints."""
-    from resemote.evaluation import cpu_model, device_name
+    from resemote.env import cpu_model, device_name
     n = torch.get_num_threads()
     try:
         torch.set_num_threads(1)

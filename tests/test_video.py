@@ -65,7 +65,7 @@ def _rows(path: Path) -> list[dict]:
 
 def test_video_file_every_frame(tmp_path, clip, tiny_checkpoint):
     from resemote.checkpoint import load_model
-    from resemote.video import CSV_COLUMNS, predict_video
+    from resemote.apps.video import CSV_COLUMNS, predict_video
     model, meta = load_model(tiny_checkpoint)
     r = predict_video(clip, model, tmp_path / "out", progress=False, meta={"config": meta["config"]})
     assert (r.frames, r.analysed, r.with_faces, r.faces, r.max_faces) == (N_FRAMES, N_FRAMES, N_FRAMES - BLANK,
@@ -127,7 +127,7 @@ class _Camera:
 
 
 def test_camera_ctrl_c_keeps_what_was_written(tmp_path, clip, tiny_checkpoint, monkeypatch, capsys):
-    import resemote.video as video
+    import resemote.apps.video as video
     monkeypatch.setattr(video, "open_camera", lambda index: _Camera(clip))
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

@@ -9,8 +9,8 @@ from torch import nn
 
 from resemote import accel
 from resemote.errors import ResEmoteError
-from resemote.model import CONFIGS
-from resemote.zoo import MODELS, count_flops, count_parameters, create_model, model_names, model_summary
+from resemote.models.resemotenet import CONFIGS
+from resemote.models import MODELS, count_flops, count_parameters, create_model, model_names, model_summary
 
 from conftest import run_cli
 
@@ -99,13 +99,14 @@ def test_parameters_and_flops_match_hand_counts(name):
 
 
 def test_model_baselines_and_zoo_import_no_circle():
-    """count_parameters lives below all three (resemote.util); the networks never import the registry."""
-    from resemote import baselines, model, util, zoo
-    from resemote.engine import _imports
+    """count_parameters lives below all three (resemote.models.util); the networks never import the registry."""
+    from resemote.models import baselines, resemotenet as model, util
+    from resemote import models as zoo
+    from resemote.book.workflow import _imports
     from pathlib import Path
     deps = {m.__name__: _imports(m.__name__, Path(m.__file__)) for m in (model, baselines, zoo, util)}
-    assert "resemote.zoo" not in deps["resemote.model"] | deps["resemote.baselines"]
-    assert not {d for d in deps["resemote.util"] if d != "resemote"}
+    assert "resemote.models" not in deps["resemote.models.resemotenet"] | deps["resemote.models.baselines"]
+    assert not {d for d in deps["resemote.models.util"] if d != "resemote"}
     assert model.count_parameters is zoo.count_parameters is util.count_parameters
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import importlib
 import os
 
-from ..errors import ResEmoteError
-from .base import FaceDataset, Sample, stratified_split
-from .classes import CLASSES, NATIVE_TO_CANONICAL
+from resemote.errors import ResEmoteError
+from resemote.data.base import FaceDataset, Sample, stratified_split
+from resemote.data.classes import CLASSES, NATIVE_TO_CANONICAL
 
 # name -> "module:Class"; imported on first use so one broken optional loader cannot break the others
 _REGISTRY = {

@@ -19,8 +19,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from .base import FaceDataset, Sample
-from .classes import NATIVE_TO_CANONICAL, TITLES
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import NATIVE_TO_CANONICAL, TITLES
 
 LISTS = "Manually_Annotated_file_lists"
 IMAGES = "Manually_Annotated_Images"

@@ -339,8 +339,8 @@ def decode_splits(name: str, root: str | os.PathLike, strict: bool = False, size
                   progress: bool = True) -> tuple[str, dict, dict, list[dict], dict]:
     """Every split of a dataset decoded through the cache: (title, {split: images}, {split: refs}, skipped,
     {split: content fingerprint}); damaged images are skipped and listed (or, with strict, an error)."""
-    from . import dataset_class
-    from .cache import decode
+    from resemote.data import dataset_class
+    from resemote.data.cache import decode
 
     cls = dataset_class(name)
     arrays, refs, fingerprints, skipped, seen = {}, {}, {}, [], set()

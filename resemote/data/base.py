@@ -21,8 +21,8 @@ from typing import ClassVar, Iterable
 import numpy as np
 from PIL import Image
 
-from ..errors import ResEmoteError
-from .classes import CLASSES
+from resemote.errors import ResEmoteError
+from resemote.data.classes import CLASSES
 
 SYNTHETIC_MARKER = "SYNTHETIC.json"
 MISSING_IMAGE = "image file missing"

@@ -22,9 +22,9 @@ import numpy as np
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..errors import ResEmoteError
-from ..io import write_text
-from .base import MISSING_IMAGE, FaceDataset
+from resemote.errors import ResEmoteError
+from resemote.io import write_text
+from resemote.data.base import MISSING_IMAGE, FaceDataset
 
 CACHE_VERSION = 2  # 2: large JPEGs decoded at reduced DCT scale (FaceDataset.read_small)
 PARALLEL_FROM = 2000  # below this many images, forking workers costs more than it saves

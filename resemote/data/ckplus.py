@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ResEmoteError
-from .base import FaceDataset, Sample, stratified_split
-from .classes import TITLES
+from resemote.errors import ResEmoteError
+from resemote.data.base import FaceDataset, Sample, stratified_split
+from resemote.data.classes import TITLES
 
 FOLDER = "CK+48"
 # folder name -> canonical index; None: no canonical class (dropped and counted)

@@ -36,9 +36,9 @@ from typing import Iterable
 
 import numpy as np
 
-from ..io import write_text
-from .base import FaceDataset, Sample
-from .classes import NATIVE_TO_CANONICAL, TITLES
+from resemote.io import write_text
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import NATIVE_TO_CANONICAL, TITLES
 
 LABEL_FILE = "label/label.lst"
 IMAGES = "image/origin/"
@@ -175,8 +175,8 @@ class ExpW(FaceDataset):
     def copy_links(self, faces: list[Sample]) -> list[tuple[int, int]]:
         """Pairs (i, j) of faces (indices into `faces`) that the audit finds to be copies of each other: every
         face whose photo exists, decoded once through the cache, audited as one set; cached by its fingerprint."""
-        from .audit import audit_arrays
-        from .cache import cache_dir, decode
+        from resemote.data.audit import audit_arrays
+        from resemote.data.cache import cache_dir, decode
         every = _EveryFace(self.root, faces)
         key = hashlib.sha256(f"{LINKS_VERSION}|{every.source_fingerprint()}".encode()).hexdigest()[:20]
         path = cache_dir() / f"expw-links-{key}.json"

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import ResEmoteError
-from .base import FaceDataset, Sample
-from .classes import FOLDER_NAMES, NATIVE_TO_CANONICAL, TITLES
+from resemote.errors import ResEmoteError
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import FOLDER_NAMES, NATIVE_TO_CANONICAL, TITLES
 
 USAGE = {"train": "Training", "val": "PublicTest", "test": "PrivateTest"}
 PIXELS = 48 * 48

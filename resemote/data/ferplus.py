@@ -29,9 +29,9 @@ import csv
 import re
 from pathlib import Path
 
-from ..errors import ResEmoteError
-from .base import FaceDataset, Sample
-from .classes import CLASSES, TITLES
+from resemote.errors import ResEmoteError
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import CLASSES, TITLES
 
 FOLDERS = {"train": "FER2013Train", "val": "FER2013Valid", "test": "FER2013Test"}
 LABEL_FILE = "label.csv"

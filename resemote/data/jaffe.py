@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .base import FaceDataset, Sample
-from .classes import TITLES
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import TITLES
 
 CODES = {"AN": 0, "DI": 1, "FE": 2, "HA": 3, "NE": 4, "SA": 5, "SU": 6}
 # class folder word (after "n - ") -> canonical index

@@ -18,9 +18,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from ..errors import ResEmoteError
-from .base import FaceDataset, Sample
-from .classes import NATIVE_TO_CANONICAL, TITLES
+from resemote.errors import ResEmoteError
+from resemote.data.base import FaceDataset, Sample
+from resemote.data.classes import NATIVE_TO_CANONICAL, TITLES
 
 LABEL_FILE = "EmoLabel/list_patition_label.txt"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}

@@ -1,0 +1,228 @@
+"""The run plan (`runs.yml`) resolved into runs: what to train, with which settings, for which cells.
+
+Pure: `resolve` turns the plan, the set of datasets present and the chosen profile into `PlannedRun`s,
+and nothing here executes anything (`resemote.book.workflow` and `workflow/Snakefile` do). For every experiment
+x dataset x config x seed (x the values an experiment varies), a present dataset gets the chosen real-data
+profile (`paper`, or `reduced` for a CPU-sized budget) and an absent one the `demo` profile on a synthetic
+stand-in. Identical runs are merged, so one synthetic run can stand in for several datasets and experiments.
+
+A run's id is `<dataset>-<config>-s<seed>-<digest>`, the digest hashing the parameters that decide its
+results (`results.CELL_KEYS` and the synthetic generator), so the same settings always map to the same
+run directory `runs/<id>`, whether the engine or a person with papermill made it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+import yaml
+
+from resemote.book import ROOT
+from resemote.errors import ResEmoteError
+from resemote.book.records import CELL_KEYS, cell
+from resemote.training.rundir import experiment_settings
+
+REAL_PROFILES = ("paper", "reduced")
+
+
+def load_plan(path: str | Path | None = None) -> dict:
+    return yaml.safe_load(Path(path or ROOT / "runs.yml").read_text())
+
+
+@dataclass
+class PlannedRun:
+    id: str
+    dataset: str                      # what the loader reads ("fer2013" for synthetic data)
+    config: str
+    protocol: str
+    epochs: int
+    batch_size: int
+    lr: float | None                  # None: the protocol's
+    seed: int
+    device: str
+    image_size: int
+    profile: str
+    synthetic: dict | None = None     # generator parameters of a synthetic stand-in
+    root: str = ""                    # dataset root, relative to the repository when inside it
+    experiments: list[str] = field(default_factory=list)
+    stands_in_for: list[str] = field(default_factory=list)
+    train_subset: int | None = None   # the leak experiment (resemote.leakage): a stratified training subset,
+    leak_test_fraction: float = 0.0   # the fraction of the test images added to training,
+    leak_copies: str | None = None    # as they are ('as-is') or as released-style copies ('released')
+
+    def experiment(self) -> dict:
+        """The leak experiment's settings, where set (`resemote.training.rundir.experiment_settings`)."""
+        return experiment_settings({k: getattr(self, k) for k in ("train_subset", "leak_test_fraction", "leak_copies")})
+
+    def train_params(self) -> dict:
+        """The parameters that decide the run's results (and its id)."""
+        return {**{k: getattr(self, k) for k in (*CELL_KEYS, "synthetic")}, **self.experiment()}
+
+    def notebook_params(self, out: str) -> dict:
+        """papermill parameters of notebooks/train.ipynb that make this run in `out`."""
+        p = {k: getattr(self, k) for k in CELL_KEYS}
+        p.update(lr=-1.0 if self.lr is None else self.lr, device=self.device, root=self.root, out=out)
+        return {**p, **self.experiment()}
+
+    def budget(self) -> str:
+        s = self.synthetic
+        size = f", {s['n_train']} synthetic training images" if s else ""
+        lr = "" if self.lr is None else f", lr {self.lr:g}"
+        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{size}{leak_label(self.experiment())}"
+
+
+def leak_label(x: dict) -> str:
+    """', stratified training subset of 7,000 images, 10% of the test images leaked into training (as they
+    are)': how every label names the leak experiment's settings ('' for any other run)."""
+    out = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ""
+    if x.get("leak_test_fraction"):
+        how = "as they are" if x["leak_copies"] == "as-is" else "as released-style rotated/mirrored/cropped copies"
+        out += f", {x['leak_test_fraction']:.0%} of the test images leaked into training ({how})"
+    return out
+
+
+def run_id(params: dict) -> str:
+    """`<dataset or 'synthetic'>-<config>-s<seed>-<digest of the result-deciding parameters>`."""
+    s = params.get("synthetic")  # the plan's generator settings, or a root's whole SYNTHETIC.json
+    key = {**cell(params), "synthetic": {k: s[k] for k in ("n_train", "n_val", "n_test", "seed")} if s else None}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:6]
+    return f"{'synthetic' if key['synthetic'] else key['dataset']}-{key['config']}-s{key['seed']}-{digest}"
+
+
+def dataset_present(data_dir: Path, name: str) -> bool:
+    d = Path(data_dir) / name
+    return d.is_dir() and any(p.name != "README.md" for p in d.iterdir())
+
+
+def synthetic_name(s: dict) -> str:
+    return f"synthetic-{s['n_train']}-{s['n_val']}-{s['n_test']}-s{s['seed']}"
+
+
+def repo_relative(p: Path) -> str:
+    """`p` relative to the repository when inside it (symbolic links kept: data/ may link elsewhere)."""
+    p = Path(os.path.abspath(p))
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(p)
+
+
+def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "paper",
+            data_dir: Path = ROOT / "data", runs_dir: Path = ROOT / "runs") -> list[PlannedRun]:
+    """Every run the plan asks for, given which datasets are present and the real-data profile;
+    identical runs merged. An experiment may override a profile per config (`<profile>: {C2: {...}}`)
+    and per config and dataset (`<profile>: {C1: {ferplus: {...}}}`), vary settings (`vary: {batch_size:
+    [16, 32]}`: one run per value), and name the real-data profiles it runs under (`profiles: [paper]`;
+    default both): a present dataset gets no run of an experiment that does not run under the chosen profile.
+    Test images may be leaked into training (`leak_test_fraction`) only in an experiment marked `leak: true`:
+    any other experiment fills a reproduction cell, and asking it to leak is refused."""
+    if profile not in plan["profiles"]:
+        raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(plan['profiles'])}")
+    runs: dict[str, PlannedRun] = {}
+    for exp_name, exp in plan["experiments"].items():
+        vary = exp.get("vary") or {}
+        for dataset in exp["datasets"]:
+            prof_name = profile if dataset in present else "demo"
+            if prof_name != "demo" and prof_name not in exp.get("profiles", REAL_PROFILES):
+                continue
+            for config, *values in product(exp["configs"], *vary.values()):
+                over = (exp.get(prof_name) or {}).get(config) or {}
+                own = over.get(dataset) or {}  # `C1: {ferplus: {epochs: 5}}`: for that dataset alone
+                over = {k: v for k, v in over.items() if k not in exp["datasets"]}
+                prof = {**plan["profiles"][prof_name], **over, **own, **dict(zip(vary, values))}
+                synth = prof.get("synthetic") if prof_name == "demo" else None
+                if float(prof.get("leak_test_fraction") or 0) > 0 and not exp.get("leak"):
+                    raise ResEmoteError(
+                        f"runs.yml: experiment {exp_name} asks to leak test images into training "
+                        f"(leak_test_fraction {prof['leak_test_fraction']}); only an experiment marked `leak: true` "
+                        f"may, never one that fills a reproduction cell")
+                for seed in prof.get("seeds", [0]):
+                    r = PlannedRun(
+                        id="", dataset="fer2013" if synth else dataset, config=config,
+                        protocol=prof.get("protocol", "paper"), epochs=int(prof["epochs"]),
+                        batch_size=int(prof["batch_size"]), lr=prof.get("lr"), seed=int(seed),
+                        device=prof.get("device", "auto"), image_size=int(prof.get("image_size", 64)),
+                        profile=prof_name, synthetic=dict(synth) if synth else None,
+                        root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset),
+                        train_subset=prof.get("train_subset"),
+                        leak_test_fraction=float(prof.get("leak_test_fraction") or 0),
+                        leak_copies=prof.get("leak_copies"))
+                    x = r.experiment()  # normalised: no copies without a leak
+                    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
+                    r.id = run_id(r.train_params())
+                    r = runs.setdefault(r.id, r)
+                    if exp_name not in r.experiments:
+                        r.experiments.append(exp_name)
+                    if dataset not in r.stands_in_for:
+                        r.stands_in_for.append(dataset)
+    return list(runs.values())
+
+
+def choose_profile(requested: str, gpus: int) -> tuple[str, str]:
+    """The real-data profile to run and why: `auto` means the paper's budget where a GPU is visible and
+    the reduced one on a CPU, where the paper's 80 epochs x 3 seeds would take days."""
+    if requested != "auto":
+        return requested, "as requested"
+    if gpus:
+        return "paper", f"{gpus} GPU(s) visible"
+    return "reduced", "no GPU visible: the paper profile would take days on a CPU"
+
+
+def papermill_command(r: PlannedRun, runs_dir: str = "runs") -> str:
+    """The command that makes run `r` by hand exactly where the engine would, so `make book` adopts it."""
+    args = " ".join(f"-p {k} {v}" for k, v in r.notebook_params(f"{runs_dir}/{r.id}").items())
+    return f"papermill notebooks/train.ipynb {runs_dir}/_pages/{r.id}.ipynb {args}"
+
+
+def training_images(r: PlannedRun, split_sizes: dict[str, int]) -> int:
+    """The images run `r` trains on each epoch: the training split, or the leak experiment's subset of it
+    plus the test images it leaks."""
+    train, test = split_sizes.get("train", 0), split_sizes.get("test", 0)
+    return min(train, r.train_subset or train) + round(r.leak_test_fraction * test)
+
+
+def estimate_seconds(r: PlannedRun, split_sizes: dict[str, int], seconds_per_image: float) -> float:
+    """Wall time of run `r`: every epoch trains on the training split and evaluates the validation split
+    (about a third of a training step's cost per image), then the test split once."""
+    val, test = split_sizes.get("val", 0), split_sizes.get("test", 0)
+    return seconds_per_image * (r.epochs * (training_images(r, split_sizes) + val / 3) + test / 3)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def by_hand(dataset: str, root: str, config: str, protocol: str = "paper", epochs: int = -1,
+            batch_size: int = -1, lr: float = -1.0, seed: int = 0, device: str = "auto",
+            image_size: int = 64, train_subset: int = 0, leak_test_fraction: float = 0.0,
+            leak_copies: str = "as-is") -> PlannedRun:
+    """The run that executing notebooks/train.ipynb by hand makes: -1 means the protocol's value, an empty
+    root `data/<dataset>`, and its id (so its directory) is the one the plan gives the same settings."""
+    from resemote.data.base import SYNTHETIC_MARKER
+    from resemote.training.protocols import PROTOCOLS
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
+    proto = PROTOCOLS[protocol]
+    root = root or f"data/{dataset}"
+    marker = Path(root) / SYNTHETIC_MARKER
+    synthetic = json.loads(marker.read_text()) if marker.is_file() else None
+    r = PlannedRun(id="", dataset=dataset, config=config, protocol=protocol,
+                   epochs=epochs if epochs > 0 else proto.epochs,
+                   batch_size=batch_size if batch_size > 0 else proto.batch_size,
+                   lr=lr if lr is not None and lr > 0 else None, seed=seed, device=device, image_size=image_size,
+                   profile="by hand", root=root,
+                   synthetic={k: synthetic[k] for k in ("n_train", "n_val", "n_test", "seed")} if synthetic else None,
+                   train_subset=train_subset or None, leak_test_fraction=float(leak_test_fraction or 0),
+                   leak_copies=leak_copies)
+    x = r.experiment()
+    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
+    r.id = run_id(r.train_params())
+    return r

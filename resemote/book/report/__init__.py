@@ -1,0 +1,106 @@
+"""What the book shows, built from results only (never typed-in numbers, never the plan): the run index
+and dataset summaries the engine wrote, and the paper's claims from `resemote.paper`.
+
+- `base`: the index and dataset summaries, selection, cells and captions, the HTML table helper;
+- `paper_tables`: the paper's tables as published, others' numbers, set-ups, the network's layer table;
+- `tables`: computed Tables I-IV, per-run tables, provenance, compute;
+- `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
+- `claims`: the paper's claims with verdicts computed from real-data results.
+The chapters call these through this package (`from resemote import report; report.results_table(...)`).
+"""
+from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
+                                       cite_runs, data_root, dataset_label, index_meta, load_datasets, load_entries,
+                                       mean_sd, runs_dir, select, table)
+from resemote.book.report.claims import claims_table, verdict_counts
+from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes,
+                                        ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
+from resemote.book.report.figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history,
+                                          sample_grid, sensitivity_figure)
+from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
+                                          leak_groups, leak_points, leak_reading, leak_table, missing_fractions,
+                                          score_text)
+from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
+                                               models_table, others_table, paper_table1, paper_table2, paper_table3,
+                                               setup_table)
+from resemote.book.report.tables import (ablation_table, audit_table, baselines_table, benchmarks_table, cam_figures,
+                                         commands_table, compute_table, computed_table1, computed_table2, cross_matrix,
+                                         load_benchmarks, metrics_table, missing_real, pairs_table, per_class_table,
+                                         provenance_table, released_table, results_table, sensitivity_points)
+
+__all__ = [
+    "agreement_by_class",
+    "agreement_outcomes",
+    "agreement_summary",
+    "dataset_notes",
+    "ferplus_scores",
+    "ferplus_table",
+    "load_agreement",
+    "outside_claims_table",
+    "CLASSES",
+    "DATASETS",
+    "NOT_RUN",
+    "SYNTHETIC_TAG",
+    "TITLES",
+    "ablation_table",
+    "accuracy_cell",
+    "audit_table",
+    "baselines_table",
+    "benchmarks_table",
+    "cam_figures",
+    "claims_table",
+    "caption",
+    "cite_runs",
+    "commands_table",
+    "compute_table",
+    "computed_table1",
+    "computed_table2",
+    "config_table",
+    "confusion_grid",
+    "cross_matrix",
+    "data_root",
+    "dataset_label",
+    "fer2013_permutation",
+    "index_meta",
+    "is_permutation",
+    "layer_table",
+    "load_benchmarks",
+    "load_datasets",
+    "load_entries",
+    "matrix_figure",
+    "mean_sd",
+    "metrics_table",
+    "missing_real",
+    "models_table",
+    "others_table",
+    "pairs_figure",
+    "pairs_table",
+    "paper_table1",
+    "paper_table2",
+    "paper_table3",
+    "per_class_table",
+    "plot_confusion",
+    "plot_history",
+    "provenance_table",
+    "released_table",
+    "results_table",
+    "runs_dir",
+    "sample_grid",
+    "select",
+    "sensitivity_figure",
+    "sensitivity_points",
+    "setup_table",
+    "table",
+    "verdict_counts",
+]
+__all__ += [  # the leakage section (report/leakage.py)
+    "clean_cell",
+    "clean_counts_table",
+    "clean_score",
+    "dose_response_figure",
+    "leak_groups",
+    "leak_points",
+    "leak_reading",
+    "leak_table",
+    "missing_fractions",
+    "score_text",
+]

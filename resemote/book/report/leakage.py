@@ -1,0 +1,294 @@
+"""Leakage in the book: the clean-test figure of every result cell, and the leak dose-response experiment.
+
+- `clean_score` / `clean_cell`: a run's accuracy on the test images with no copy in training or validation,
+  as the run wrote it (metrics.json `clean_test`), else re-scored from its `test_predictions.csv` against a
+  dataset summary of the same data (its list of copied test files), else a sentence naming what the run
+  lacks. Nothing here reads an image or a weight.
+- `leak_points`, `leak_table`, `dose_response_figure`, `leak_reading`: the runs of the experiments marked
+  `leak: true` in runs.yml (`leakage`, `leakage_copies`), each labelled with its data, budget, training subset
+  and copies; the fraction-0 run of a series is its clean run. Leaked runs appear nowhere else
+  (`base.select` leaves them out of every other selection).
+"""
+from __future__ import annotations
+
+import statistics
+
+import pandas as pd
+
+from resemote import paper
+from resemote.leakage import PREDICTIONS, read_predictions, rescore_predictions
+from resemote.book.records import Entry
+from resemote.training.rundir import experiment_settings
+from resemote.book.report.base import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
+
+LEAK_EXPERIMENTS = ("leakage", "leakage_copies")
+SUBSETS = ("all", "leaked", "clean")
+
+
+def score_text(s: dict | None, n_of: bool = False) -> str:
+    """'45.12 (95% CI 43.20-47.01; n=3,022)' from a score; the reason where it is missing."""
+    if not s:
+        return NOT_RUN
+    if s.get("accuracy") is None:
+        return s.get("missing") or "no such test image (n=0)"
+    lo, hi = s["ci95"]
+    of = f" of {s['n_test']:,}" if n_of and s.get("n_test") else ""
+    return f"{s['accuracy'] * 100:.2f} (95% CI {lo * 100:.2f}-{hi * 100:.2f}; n={s['n']:,}{of})"
+
+
+def _summary_for(m: dict, datasets: list[dict]) -> dict | None:
+    for d in datasets or []:
+        s = d.get("summary") or {}
+        if s.get("dataset") == m.get("dataset") and s.get("fingerprint") == m.get("data_fingerprint") \
+                and s.get("clean_test"):
+            return d
+    return None
+
+
+def clean_score(e: Entry, datasets: list[dict] | None = None) -> dict | str:
+    """The entry's clean-test score (a dict with accuracy, ci95, n, n_test and `source`), or why there is none."""
+    m, what = e.metrics, f"{'recorded run' if e.recorded else 'run'} {e.id}"
+    c = m.get("clean_test")
+    if c and c.get("accuracy") is not None:
+        return {**c, "source": "written by the run"}
+    if c and c.get("missing"):
+        return f"{what}: {c['missing']}"
+    if c:
+        return f"{what}: none of its test images is clean (n=0)"
+    preds = e.run.path / PREDICTIONS if e.run else None
+    if preds is not None and preds.is_file():
+        d = _summary_for(m, datasets)
+        if d is None:
+            return (f"{what} has test predictions, but no audited copy of {TITLES.get(m['dataset'], m['dataset'])} "
+                    f"with data {m['data_fingerprint']} is here to score them against (put the dataset under "
+                    f"data/{m['dataset']} and run `make book`)")
+        s = rescore_predictions(read_predictions(preds), d["summary"]["clean_test"]["copied"])
+        return {**s, "source": f"re-scored from its {PREDICTIONS} and the audit of dataset summary {d['name']}"}
+    if e.recorded:
+        return (f"{what} has no test predictions ({PREDICTIONS}) and, like every record, no weights: it cannot be "
+                f"re-scored; a new run of its cell, published, brings both")
+    return f"{what} has no test predictions ({PREDICTIONS}): `resemote rescore runs/{e.id}` adds them from its weights"
+
+
+CLEAN = "clean test images only: accuracy (%), 95% CI, n"  # the label of every clean-test row or column
+
+
+def clean_cell(entries: list[Entry], datasets: list[dict] | None = None) -> str:
+    """A result cell of clean-test accuracy (%): like `base.accuracy_cell` (live runs, then recorded ones labelled
+    with their device), each with its interval and n; then what any run of the cell lacks."""
+    scored = [(e, clean_score(e, datasets)) for e in entries]
+    parts = []
+    for recorded in (False, True):
+        ok = [(e, s) for e, s in scored if e.recorded == recorded and isinstance(s, dict)]
+        if not ok:
+            continue
+        if len(ok) == 1:
+            text = score_text(ok[0][1])
+        else:
+            accs = [s["accuracy"] * 100 for _, s in ok]
+            sizes = "/".join(sorted({format(s["n"], ",") for _, s in ok}))
+            text = f"{statistics.mean(accs):.2f} ± {statistics.stdev(accs):.2f} (n={len(ok)} runs of {sizes} clean images)"
+        if recorded:
+            text += f" (recorded, {'/'.join(sorted({device_kind(e.metrics) for e, _ in ok}))})"
+        parts.append(text)
+    parts += [s for _, s in scored if isinstance(s, str)]
+    return "; ".join(parts) if parts else NOT_RUN
+
+
+# --- the dose-response experiment ----------------------------------------------------------------------------------
+def _group(e: Entry) -> str:
+    """The data and budget a leak run belongs to: one figure per group."""
+    n = e.params.get("epochs")
+    epochs = f"{n} epoch{'' if n == 1 else 's'}"
+    if e.synthetic:
+        s = e.info.get("synthetic") or {}
+        return f"synthetic stand-in ({SYNTHETIC_TAG}), {epochs}, {s.get('n_train')} training images"
+    x = experiment_settings(e.params)
+    sub = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ", whole training split"
+    return (f"{TITLES.get(e.params.get('dataset'), '')}, {PROFILE_ROWS.get(e.info.get('profile'), e.info.get('profile'))}"
+            f" ({epochs}, batch {e.params.get('batch_size')}){sub}")
+
+
+def leak_points(entries: list[Entry]) -> pd.DataFrame:
+    """One row per finished leak-experiment run, series and test subset: group (data and budget), copies ('as-is',
+    'released'), fraction leaked, subset (all / leaked / clean test images), accuracy, interval and n (%), run."""
+    rows = []
+    for exp in LEAK_EXPERIMENTS:
+        for e in select(entries, experiment=exp):
+            m, x = e.metrics, experiment_settings(e.params)
+            series = "released" if exp == "leakage_copies" else "as-is"
+            if x.get("leak_copies", series) != series:
+                continue
+            f = x.get("leak_test_fraction", 0.0)
+            leak = m.get("leak") or {}
+            subsets = {"all": {"accuracy": m["test_accuracy"], "ci95": m["test_accuracy_ci95"],
+                               "n": sum(sum(r) for r in m["confusion_matrix"])},
+                       "leaked": leak.get("leaked"), "clean": leak.get("clean") or m.get("clean_test")}
+            for name, s in subsets.items():
+                if not s or s.get("accuracy") is None:
+                    continue
+                rows.append({"group": _group(e), "synthetic": e.synthetic, "copies": series, "fraction": f,
+                             "subset": name, "accuracy": s["accuracy"] * 100, "low": s["ci95"][0] * 100,
+                             "high": s["ci95"][1] * 100, "n": s["n"], "run": e.id, "recorded": e.recorded,
+                             "dataset": m["dataset"]})
+    return pd.DataFrame(rows, columns=["group", "synthetic", "copies", "fraction", "subset", "accuracy", "low", "high",
+                                       "n", "run", "recorded", "dataset"])
+
+
+def leak_table(points: pd.DataFrame) -> pd.DataFrame:
+    """The points as a table: per group, copies and fraction, accuracy (%) with interval and n on each subset."""
+    if not len(points):
+        return pd.DataFrame()
+    rows = []
+    for (g, c, f), p in points.groupby(["group", "copies", "fraction"], sort=True):
+        row = {"data and budget": g, "copies": c, "leaked fraction": f"{f:.0%}"}
+        for s in SUBSETS:
+            q = p[p["subset"] == s]
+            row[f"{s} test images (%)"] = (f"{q['accuracy'].iloc[0]:.2f} ({q['low'].iloc[0]:.2f}-{q['high'].iloc[0]:.2f};"
+                                           f" n={int(q['n'].iloc[0]):,})" if len(q) else "-")
+        row["run"] = p["run"].iloc[0] + (" (recorded)" if p["recorded"].iloc[0] else "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] | None = None):
+    """Test accuracy (%) against the fraction of test images leaked into training, for one group: each series'
+    accuracy on all, leaked and clean test images with their 95% intervals as bands; the fraction-0 run (the
+    clean run) and, on real FER2013, the paper's claim as horizontal lines. `missing`: fractions not run yet."""
+    import matplotlib.pyplot as plt
+    p = points[points["group"] == group]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    styles = {"all": ("-", "o"), "leaked": ("--", "^"), "clean": (":", "s")}
+    colours = {"as-is": "tab:red", "released": "tab:purple"}
+    for (copies, subset), q in p.groupby(["copies", "subset"], sort=True):
+        q = q.sort_values("fraction")
+        ls, mk = styles[subset]
+        ax.plot(q["fraction"], q["accuracy"], ls, marker=mk, color=colours[copies],
+                label=f"{subset} test images, leaked {'as they are' if copies == 'as-is' else 'as released-style copies'}")
+        ax.fill_between(q["fraction"], q["low"], q["high"], color=colours[copies], alpha=0.12)
+    clean_run = p[(p["fraction"] == 0) & (p["subset"] == "all")]
+    if len(clean_run):
+        ax.axhline(clean_run["accuracy"].iloc[0], color="tab:green", lw=1,
+                   label=f"the clean run (nothing leaked): {clean_run['accuracy'].iloc[0]:.2f}")
+    real = not bool(p["synthetic"].any()) and len(p) and p["dataset"].iloc[0] in paper.RESEMOTENET_ACCURACY
+    if real:
+        claim = paper.RESEMOTENET_ACCURACY[p["dataset"].iloc[0]]
+        ax.axhline(claim, color="black", lw=1, ls="-.", label=f"the paper's claim: {claim:.2f}")
+    for f in missing or []:
+        ax.axvline(f, color="grey", lw=0.8, ls=(0, (1, 3)))
+        ax.annotate("not run", (f, ax.get_ylim()[0]), rotation=90, va="bottom", ha="right", fontsize=8, color="grey")
+    ticks = sorted(set(p["fraction"]) | set(missing or []))
+    ax.set_xticks(ticks, [f"{f:.0%}" for f in ticks])
+    ax.set_xlabel("fraction of the test images added to training")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(group + ("" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""),
+                 fontsize=9)
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def leak_reading(points: pd.DataFrame, group: str) -> str:
+    """A plain reading of one group's dose-response, every number taken from its runs: each leaked fraction's
+    change on all test images against the run with nothing leaked, whether it moved steadily with the dose, its
+    leaked and clean images, and which changes stand out from their 95% intervals (one run per fraction)."""
+    p = points[points["group"] == group]
+    out = []
+    for copies in ("as-is", "released"):
+        q = p[p["copies"] == copies]
+        base = q[(q["fraction"] == 0) & (q["subset"] == "all")]
+        fs = sorted(set(q["fraction"]) - {0})
+        if not len(base) or not fs:
+            continue
+        b, lo0, hi0 = base[["accuracy", "low", "high"]].iloc[0]
+
+        def row(f, s):
+            r = q[(q["fraction"] == f) & (q["subset"] == s)]
+            return r.iloc[0] if len(r) else None
+
+        def pct(f, s):
+            r = row(f, s)
+            return f"{r['accuracy']:.2f}%" if r is not None else "not measured"
+        how = "as they are" if copies == "as-is" else "as released-style copies"
+        names = [f"{f:.0%}" for f in fs]
+        alls = [row(f, "all") for f in fs]
+        moved = _and([f"{r['accuracy']:.2f}% ({r['accuracy'] - b:+.2f} points)" for r in alls])
+        text = (f"Leaking {_and(names)} of the test images into training {how} moved the accuracy on all test "
+                f"images from {b:.2f}% (nothing leaked) to {moved}")
+        if len(fs) > 1:
+            seq = [b] + [r["accuracy"] for r in alls]
+            steps = [y - x for x, y in zip(seq, seq[1:])]
+            text += (": it rose with every larger dose" if all(d > 0 for d in steps) else
+                     ": it fell with every larger dose" if all(d < 0 for d in steps) else
+                     ": it did not rise steadily with the dose")
+        out.append(text + ".")
+        leaked, clean = [pct(f, "leaked") for f in fs], [pct(f, "clean") for f in fs]
+        seen_better = all(row(f, "leaked") is not None and row(f, "clean") is not None
+                          and row(f, "leaked")["accuracy"] > row(f, "clean")["accuracy"] for f in fs)
+        if len(fs) == 1:
+            out.append(f"On the leaked images themselves it was {leaked[0]}, on the clean ones {clean[0]}.")
+        else:
+            out.append(f"On the leaked images themselves the runs scored {_and(leaked)}, on their clean ones "
+                       f"{_and(clean)}" + ("; every run did better on what it had seen." if seen_better else "."))
+        # one run per fraction: say which changes stand out from their own uncertainty
+        overlap = [r["low"] <= hi0 and lo0 <= r["high"] for r in alls]
+        if len(fs) == 1:
+            r = alls[0]
+            out.append(f"The two runs' 95% intervals on all test images ({lo0:.2f}-{hi0:.2f}% and {r['low']:.2f}-"
+                       f"{r['high']:.2f}%) " + ("overlap: with one run each, this change is not told apart from "
+                                                "run-to-run noise." if overlap[0] else "do not overlap."))
+        elif all(overlap):
+            out.append(f"Every leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-"
+                       f"{hi0:.2f}%): with one run per fraction, none of these changes is told apart from run-to-run "
+                       "noise.")
+        elif not any(overlap):
+            out.append(f"No leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-{hi0:.2f}%).")
+        else:
+            over = [n for n, o in zip(names, overlap) if o]
+            apart = [n for n, o in zip(names, overlap) if not o]
+            out.append(f"On all test images, the 95% {'interval' if len(over) == 1 else 'intervals'} of the "
+                       f"{_and(over)} {'run overlaps' if len(over) == 1 else 'runs overlap'} the clean run's "
+                       f"({lo0:.2f}-{hi0:.2f}%): with one run per fraction, "
+                       f"{'that change is' if len(over) == 1 else 'those changes are'} not told apart from run-to-run "
+                       f"noise; {'that' if len(apart) == 1 else 'those'} of the {_and(apart)} "
+                       f"{'run does' if len(apart) == 1 else 'runs do'} not.")
+    return " ".join(out)
+
+
+def missing_fractions(entries: list[Entry], group: str) -> list[float]:
+    """The fractions of a group's planned leak runs that have not finished (nothing leaked counts as 0)."""
+    es = [e for e in _leak_entries(entries) if _group(e) == group]
+    fin = {experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if e.finished}
+    return sorted({experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if not e.finished} - fin)
+
+
+def leak_groups(entries: list[Entry]) -> list[str]:
+    """Every group (data and budget) of the planned or finished leak runs, real data first."""
+    return sorted({_group(e) for e in _leak_entries(entries)}, key=lambda g: (g.startswith("synthetic"), g))
+
+
+def _leak_entries(entries: list[Entry]) -> list[Entry]:
+    """The planned or finished runs of a leak experiment. A superseded record is neither: the index lists it under
+    every experiment it once stood in, and counted here it made a group of its old budget that would never run."""
+    return [e for e in entries if set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params
+            and not e.superseded]
+
+
+def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:
+    """Per dataset summary: test images audited, those with an exact, near or mirror copy in another split, and
+    the clean rest every clean-test figure is computed on."""
+    from resemote.book.report.base import dataset_label
+    rows = {}
+    for d in datasets:
+        c = d["summary"].get("clean_test")
+        if c:
+            rows[dataset_label(d)] = {"test images": f"{c['n_test']:,}", "with a copy in train or validation":
+                                      f"{c['with_copy']:,}", "clean": f"{c['n_test'] - c['with_copy']:,}"}
+        else:
+            rows[dataset_label(d)] = {"test images": "-", "with a copy in train or validation":
+                                      "not listed: this summary predates the clean-test list", "clean": "-"}
+    return pd.DataFrame(rows).T

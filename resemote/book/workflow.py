@@ -1,0 +1,415 @@
+"""The engine behind `make book`: Snakemake (`workflow/Snakefile`) decides what to (re)run, this module is
+what the Snakefile reads and what its jobs call.
+
+- `Workflow`: the resolved plan for one invocation (which datasets are present, which real-data profile,
+  which runs), and every job's declared inputs: the notebook, the code it imports (`code_files`, found by
+  reading the imports, so no list of modules is kept by hand), the data files, and the data's source
+  fingerprint as a parameter. Snakemake reruns a job when any of these change and only then.
+- jobs (`python -m resemote.book.workflow JOB ...`): a synthetic stand-in, one training run (papermill over
+  notebooks/train.ipynb, on a GPU of its own when there are several), one dataset page (papermill over
+  notebooks/datasets.ipynb), and the book (the run index, then Jupyter Book).
+`resemote book` (`make book`), which runs Snakemake on this, is `resemote.book.build`.
+"""
+from __future__ import annotations
+
+import ast
+import fcntl
+import os
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from resemote.book import plan as P
+from resemote.data.classes import TITLES
+from resemote.errors import ResEmoteError
+from resemote.book.records import (CURRENT, FAILED, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell, error_line, load_records,
+                                   status_of)
+
+ROOT = P.ROOT
+SNAKEFILE = ROOT / "workflow" / "Snakefile"
+LOGS, PAGES, DATASETS_DIR, STALE = "_logs", "_pages", "_datasets", "_stale"
+# the modules whose code decides a job's outputs; resemote.book.report only formats what the notebooks show, so a
+# change there rebuilds the book but redoes no run and no dataset page
+TRAINING_MODULES = ("resemote.training",)
+DATASET_MODULES = ("resemote.analysis.stats",)
+BOOK_MODULES = ("resemote.book.report", "resemote.book.jobs")
+CAM_EXPERIMENTS = ("table3", "table4", "baselines")
+CAM_MODULES = ("resemote.apps.cam", "resemote.checkpoint")
+CROSS_MODULES = ("resemote.analysis.crosseval",)
+
+
+# --- the code a job depends on ----------------------------------------------------------------------------
+def _module_file(name: str) -> Path | None:
+    base = ROOT / Path(*name.split("."))
+    for f in (base.with_suffix(".py"), base / "__init__.py"):
+        if f.is_file():
+            return f
+    return None
+
+
+def _imports(name: str, f: Path, registries: bool = True) -> set[str]:
+    """Package modules `f` imports anywhere (also inside functions), and, with `registries`, the modules
+    named by 'resemote.x.y:Name' strings (the dataset registry's imports on first use)."""
+    pkg = name if f.name == "__init__.py" else name.rpartition(".")[0]
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(f.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = pkg.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            out.add(base)
+            out |= {f"{base}.{a.name}" for a in node.names}  # `from . import x` imports module x
+        elif (registries and isinstance(node, ast.Constant) and isinstance(node.value, str)
+              and node.value.startswith("resemote.") and ":" in node.value):
+            out.add(node.value.split(":")[0])
+    return {m for m in out if m == "resemote" or m.startswith("resemote.")}
+
+
+def code_files(*modules: str, registries: bool = True) -> list[str]:
+    """The package's source files that `modules` import, directly or not (parents' __init__ included),
+    relative to the repository: what a job that imports `modules` depends on. `registries=False` leaves out
+    the dataset loaders that the registry would import only when a dataset is read."""
+    seen: dict[str, Path] = {}
+    todo = list(modules)
+    while todo:
+        name = todo.pop()
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):  # importing a.b.c runs a and a.b first
+            mod = ".".join(parts[:i])
+            f = _module_file(mod)
+            if f is not None and mod not in seen:
+                seen[mod] = f
+                todo += sorted(_imports(mod, f, registries))
+    return sorted(str(f.relative_to(ROOT)) for f in seen.values())
+
+
+def _files_under(*paths: Path) -> list[str]:
+    out = []
+    for p in paths:
+        if p.is_file():
+            out.append(str(p))
+        elif p.is_dir():
+            out += [str(f) for f in sorted(p.rglob("*")) if f.is_file() and "_build" not in f.parts]
+    return out
+
+
+# --- GPUs ---------------------------------------------------------------------------------------------------
+def visible_gpus() -> int:
+    """CUDA GPUs this process may use (CUDA_VISIBLE_DEVICES, else nvidia-smi), without importing torch."""
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is not None:
+        return len([d for d in env.split(",") if d.strip() and d.strip() != "-1"])
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(line.startswith("GPU ") for line in out.splitlines())
+
+
+@contextmanager
+def claimed_gpu(n: int, lock_dir: Path):
+    """Hold one of `n` local GPUs for as long as the block runs, and make it the only one the job sees.
+    Snakemake's `--resources gpu=N` caps how many GPU jobs run at once but tells no job which GPU it got,
+    so each job takes an exclusive lock on a free GPU id. Where a scheduler already chose (SLURM sets
+    CUDA_VISIBLE_DEVICES) or there is no GPU, nothing is claimed."""
+    if n <= 0 or "CUDA_VISIBLE_DEVICES" in os.environ:
+        yield None
+        return
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for i in range(n):
+            f = open(lock_dir / f"gpu{i}.lock", "w")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                f.close()
+                continue
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(i)
+            try:
+                yield i
+            finally:
+                del os.environ["CUDA_VISIBLE_DEVICES"]
+                f.close()
+            return
+        time.sleep(1)
+
+
+# --- one invocation's resolved plan -------------------------------------------------------------------------
+@dataclass
+class Workflow:
+    plan_file: str = "runs.yml"
+    runs_dir: str = "runs"
+    data_dir: str = "data"
+    out_dir: str = "_build"
+    records_dir: str = "results"
+    profile: str = "auto"        # the real-data profile: auto, paper, reduced
+    gpus: int = -1               # GPUs for training jobs; -1: count the visible ones
+    partial: bool = False        # the book from what exists (after some runs failed)
+    plan: dict = field(init=False)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Workflow":
+        """From Snakemake's --config (plan=, runs=, data=, out=, records=, profile=, gpus=, partial=)."""
+        names = {"plan": "plan_file", "runs": "runs_dir", "data": "data_dir", "out": "out_dir",
+                 "records": "records_dir", "profile": "profile"}
+        kw = {names[k]: str(v) for k, v in config.items() if k in names}
+        return cls(**kw, gpus=int(config.get("gpus", -1)), partial=str(config.get("partial", 0)) in ("1", "True"))
+
+    def __post_init__(self) -> None:
+        self.plan = P.load_plan(self.path(self.plan_file))
+        if self.gpus < 0:
+            self.gpus = visible_gpus()
+        self.present = frozenset(d for d in TITLES if P.dataset_present(self.path(self.data_dir), d))
+        self.profile_used, self.why = P.choose_profile(self.profile, self.gpus)
+        self.runs = P.resolve(self.plan, self.present, self.profile_used, self.path(self.data_dir),
+                              self.path(self.runs_dir))
+        self.by_id = {r.id: r for r in self.runs}
+
+    def rel(self, p: Path) -> str:
+        """A path as the run index gives it: relative to the runs folder, so the index moves with it."""
+        return os.path.relpath(os.path.abspath(p), os.path.abspath(self.path(self.runs_dir)))
+
+    def path(self, p: str | Path) -> Path:
+        return Path(p) if Path(p).is_absolute() else ROOT / p
+
+    def args(self) -> str:
+        """The options that rebuild this workflow inside a job."""
+        return (f"--plan {self.plan_file} --runs {self.runs_dir} --data {self.data_dir} --out {self.out_dir} "
+                f"--records {self.records_dir} --profile {self.profile_used} --gpus {self.gpus}")
+
+    # -- targets -----------------------------------------------------------------------------------------
+    def run_dir(self, rid: str) -> Path:
+        return self.path(self.runs_dir) / rid
+
+    def run_target(self, rid: str) -> str:
+        return f"{self.runs_dir}/{rid}/metrics.json"
+
+    def log(self, name: str) -> Path:
+        return self.path(self.runs_dir) / LOGS / f"{name}.log"
+
+    @cached_property
+    def dataset_names(self) -> list[str]:
+        """Real datasets present, then the synthetic stand-ins' data: one dataset page each."""
+        synth = sorted({P.synthetic_name(r.synthetic) for r in self.runs if r.synthetic})
+        return sorted(self.present) + synth
+
+    def dataset_root(self, name: str) -> Path:
+        return (self.path(self.runs_dir) / "_data" / name if name.startswith("synthetic-")
+                else self.path(self.data_dir) / name)
+
+    def dataset_target(self, name: str) -> str:
+        return f"{self.runs_dir}/{DATASETS_DIR}/{name}.json"
+
+    def targets(self) -> list[str]:
+        return ([self.run_target(r.id) for r in self.runs] + [self.dataset_target(n) for n in self.dataset_names]
+                + [self.cam_target(r.id) for r in self.cam_runs()]
+                + [self.cross_target(r.id, n) for r, n in self.cross_jobs()])
+
+    def cam_runs(self) -> list[P.PlannedRun]:
+        """Runs whose test faces get a Grad-CAM figure: the paper's tables' and the baselines' (the
+        sensitivity study's variants of C1 would repeat C1's)."""
+        return [r for r in self.runs if set(r.experiments) & set(CAM_EXPERIMENTS)]
+
+    def cam_target(self, rid: str) -> str:
+        return f"{self.runs_dir}/{rid}/gradcam.png"
+
+    def cross_jobs(self) -> list[tuple[P.PlannedRun, str]]:
+        """(run, dataset): every real-data Table III run tested on every other real dataset present
+        (CK+ included: a test set only); synthetic stand-ins are never crossed with real data."""
+        return [(r, d) for r in self.runs if "table3" in r.experiments and not r.synthetic
+                for d in sorted(self.present) if d != r.dataset]
+
+    def cross_target(self, rid: str, name: str) -> str:
+        return f"{self.runs_dir}/{rid}/cross/{name}.json"
+
+    def book_target(self) -> str:
+        return f"{self.out_dir}/html/index.html"
+
+    # -- job inputs --------------------------------------------------------------------------------------
+    def data_inputs(self, name: str) -> list[str]:
+        """Files whose change must redo a job reading dataset `name` (a synthetic stand-in's csv is made by
+        its own job); an image folder has none, its source fingerprint (a parameter) covers it."""
+        if name.startswith("synthetic-"):
+            return [f"{self.runs_dir}/_data/{name}/fer2013.csv"]
+        return [str(f) for f in self._sources(name)[0]]
+
+    def source_fingerprint(self, name: str) -> str:
+        return "synthetic" if name.startswith("synthetic-") else self._sources(name)[1]
+
+    @cached_property
+    def _source_cache(self) -> dict:
+        return {}
+
+    def _sources(self, name: str) -> tuple[list[Path], str]:
+        if name not in self._source_cache:
+            from resemote.data import dataset_class
+            cls, root = dataset_class(name), self.dataset_root(name)
+            files, fps = [], []
+            for split in cls.splits:
+                try:
+                    ds = cls(root, split)
+                    files += [f for f in ds.source_files() if f not in files]
+                    fps.append(ds.source_fingerprint())
+                except ResEmoteError as e:  # a damaged dataset still has an identity; its job reports it
+                    fps.append(str(e))
+            self._source_cache[name] = files, "|".join(fps)
+        return self._source_cache[name]
+
+    def data_name(self, rid: str) -> str:
+        r = self.by_id[rid]
+        return P.synthetic_name(r.synthetic) if r.synthetic else r.dataset
+
+    def gpus_for(self, rid: str) -> int:
+        r = self.by_id[rid]
+        return int(self.gpus > 0 and r.device in ("auto", "cuda") and not r.synthetic)
+
+    def book_inputs(self) -> list[str]:
+        """Everything the book reads: results (only those that exist, after failures), the logs of failed
+        jobs, its sources, its code and the recorded results."""
+        results = self.targets()
+        if self.partial:
+            results = [t for t in results if self.path(t).is_file()]
+        # never the book's own log: as an input it would make every build differ from the one before
+        logs = [str(f) for f in sorted((self.path(self.runs_dir) / LOGS).glob("*.log"))
+                if f != self.log("book")] if self.partial else []
+        sources = _files_under(ROOT / "book", ROOT / "_config.yml", ROOT / "_toc.yml", ROOT / "benchmarks",
+                               self.path(self.records_dir), self.path(self.plan_file))
+        return results + logs + sources + code_files(*BOOK_MODULES)
+
+    # -- what the index and the book show --------------------------------------------------------------
+    def index_entries(self) -> tuple[list[dict], dict]:
+        """One entry per planned run (its status from its directory and its job's log), then every recorded
+        run placed in the cells it was made for; and the index's metadata."""
+        runs = self.path(self.runs_dir)
+        entries = []
+        for r in self.runs:
+            status, error = status_of(runs / r.id, r.train_params(), self.log(r.id))
+            cross = {d: self.rel(self.path(self.cross_target(r.id, d))) for d in sorted(self.present)
+                     if self.path(self.cross_target(r.id, d)).is_file()}
+            cam = self.path(self.cam_target(r.id))
+            entries.append({**asdict(r), "kind": LIVE, "params": r.train_params(), "budget": r.budget(),
+                            "status": status, "error": error, "path": self.rel(runs / r.id), "cross": cross,
+                            "gradcam": self.rel(cam) if cam.is_file() and status == CURRENT else None,
+                            "page": (runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
+                            "command": P.papermill_command(r, self.runs_dir)})
+        datasets = self.dataset_entries()
+        live_fp = {d["name"]: d.get("fingerprint") for d in datasets if d["kind"] == LIVE}
+        unplaced = []
+        for rec in load_records(self.path(self.records_dir), "runs"):
+            placed = self.record_entries(rec, live_fp)
+            history = self.history_entry(rec, live_fp) if isinstance(placed, str) else None
+            if history:
+                entries.append(history)
+            elif isinstance(placed, str):
+                unplaced.append({"id": rec["record"]["id"], "reason": placed,
+                                 "path": P.repo_relative(rec["path"])})
+            entries += placed if isinstance(placed, list) else []
+        entries = supersede_older_records(entries)
+        meta = {"plan": self.plan_file, "profiles": self.plan["profiles"], "profile": self.profile_used,
+                "profile_reason": self.why,
+                "gpus": self.gpus, "present": sorted(self.present), "datasets": datasets,
+                "unplaced_records": unplaced}
+        return entries, meta
+
+    def record_entries(self, rec: dict, live_fp: dict) -> list[dict] | str:
+        """Index entries of a recorded run, one per cell of the plan it was made for, or why it fills none:
+        other parameters than any planned run, or other data than the copy present here."""
+        import json
+        params = json.loads((rec["path"] / "params.json").read_text())
+        meta, d = rec["record"], params["dataset"]
+        other = _other_data(meta, d, live_fp)
+        if other:
+            return other
+        out = []
+        for profile in P.REAL_PROFILES:
+            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
+                if not r.synthetic and r.dataset == d and cell(r.train_params()) == cell(params):
+                    out.append({"id": meta["id"], "kind": RECORDED, "status": CURRENT, "error": None,
+                                "path": self.rel(rec["path"]), "record": meta, "profile": profile,
+                                "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
+                                "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
+                                "budget": r.budget(), "page": (rec["path"] / "page.ipynb").is_file(),
+                                "command": P.papermill_command(r, self.runs_dir),
+                                # its weights' results on other test sets, made where it ran (cross jobs)
+                                "cross": {f.stem: self.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}})
+        return out or "its parameters match no run of the plan (runs.yml)"
+
+    def history_entry(self, rec: dict, live_fp: dict) -> dict | None:
+        """A recorded run that fills no cell but was made for a run of the plan at another budget (e.g. the
+        reduced profile's 3 epochs, now 9): an index entry marked superseded, its numbers kept for the run
+        list as history, never read into a cell. None if it matches no run of the plan even so."""
+        import json
+        params = json.loads((rec["path"] / "params.json").read_text())
+        meta, d = rec["record"], params["dataset"]
+        if _other_data(meta, d, live_fp):
+            return None
+        mine = {k: v for k, v in cell(params).items() if k != "epochs"}
+        now = []
+        for profile in P.REAL_PROFILES:
+            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
+                if not r.synthetic and r.dataset == d and {k: v for k, v in cell(r.train_params()).items()
+                                                           if k != "epochs"} == mine:
+                    now.append((profile, r))
+        if not now:
+            return None
+        profile, r = now[0]
+        budgets = ", ".join(f"{x.epochs} ({p})" for p, x in now)
+        return {"id": meta["id"], "kind": RECORDED, "status": SUPERSEDED, "error": None, "path": self.rel(rec["path"]),
+                "record": meta, "profile": "history", "config": r.config, "seed": r.seed, "dataset": d,
+                "synthetic": None, "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
+                "budget": f"{params['epochs']} epochs, batch {params['batch_size']}", "page": False,
+                "note": f"history: made at {params['epochs']} epochs; the plan now trains this run for {budgets} "
+                        f"epochs", "command": P.papermill_command(r, self.runs_dir)}
+
+    def dataset_entries(self) -> list[dict]:
+        """Each dataset page's summary: live ones (made here) and recorded ones (results/datasets/)."""
+        import json
+        out = []
+        for name in self.dataset_names:
+            f = self.path(self.dataset_target(name))
+            status = CURRENT if f.is_file() else (FAILED if self.log(f"datasets-{name}").is_file() else NOT_RUN)
+            s = json.loads(f.read_text()) if f.is_file() else {}
+            log = self.log(f"datasets-{name}")
+            out.append({"name": name, "kind": LIVE, "status": status, "path": self.rel(f),
+                        "root": self.rel(self.dataset_root(name)),
+                        "synthetic": name.startswith("synthetic-"), "fingerprint": s.get("fingerprint"),
+                        "error": error_line(log.read_text(errors="replace")) if status == FAILED else None})
+        for rec in load_records(self.path(self.records_dir), "datasets"):
+            out.append({"name": rec["record"]["dataset"], "kind": RECORDED, "status": CURRENT,
+                        "path": self.rel(rec["path"] / "summary.json"), "synthetic": False, "record": rec["record"],
+                        "fingerprint": rec["record"]["data_fingerprint"], "error": None})
+        return out
+
+
+def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:
+    """Why a record of dataset `d` cannot fill a cell here: made on other data than the copy present."""
+    if d in live_fp and live_fp[d] and live_fp[d] != meta["data_fingerprint"]:
+        return (f"made on other data ({TITLES.get(d, d)} fingerprint {meta['data_fingerprint']}; the copy here "
+                f"has {live_fp[d]})")
+    return None
+
+
+def supersede_older_records(entries: list[dict]) -> list[dict]:
+    """Where several records fill the same cell (same profile and settings: the same run made twice, e.g.
+    at two commits), the newest fills it and the others become history; a seed is never counted twice."""
+    import json
+    newest: dict[tuple, dict] = {}
+    for e in entries:
+        if e["kind"] == RECORDED and e["status"] == CURRENT:
+            k = (e["profile"], json.dumps(e["params"], sort_keys=True))
+            if k not in newest or e["record"].get("finished_at", "") > newest[k]["record"].get("finished_at", ""):
+                newest[k] = e
+    out = []
+    for e in entries:
+        k = (e.get("profile"), json.dumps(e.get("params"), sort_keys=True))
+        if e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
+            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
+                 "note": f"history: the newer record {newest[k]['id']} of the same run fills this cell"}
+        out.append(e)
+    return out
