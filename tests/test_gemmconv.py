@@ -8,7 +8,7 @@ from torch import nn
 
 from resemote import accel, gemmconv
 from resemote.gemmconv import GemmConv2d, gemm_conv2d, live_taps, use_gemm_convs
-from resemote.model import ResEmoteNet
+from resemote.models.resemotenet import ResEmoteNet
 
 
 def test_live_taps_by_hand():
@@ -89,19 +89,48 @@ def _steps(model: nn.Module, n: int, seed: int = 0) -> list[torch.Tensor]:
     return losses
 
 
-def test_a_few_c1_steps_match_the_plain_step_and_repeat_bit_for_bit():
+def _gradients(model: nn.Module, seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The loss and every parameter's gradient of one training step's backward pass (dropout on)."""
+    model.train()
+    g = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    x, y = torch.randn(4, 3, 64, 64, generator=g), torch.randint(0, 7, (4,), generator=g)
+    loss = F.cross_entropy(model(x), y)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    return loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}
+
+
+def test_one_c1_step_has_the_plain_steps_gradients():
+    """The matrix-product convs against F.conv2d over a whole C1 backward pass. The two sum in different
+    orders, and oneDNN's kernels differ by CPU, so the comparison is relative to each gradient's norm. A conv
+    bias in front of a BatchNorm has a gradient that is zero up to rounding (about 1e-8 here), so it is held
+    to the whole gradient's norm instead. Measured (worst tensor, ||fast - plain|| / ||plain||, conv biases
+    aside): 1.7e-5 on a Xeon with AVX-512 (bf16, fp16, VNNI), 3.1e-5 on the same machine with
+    ONEDNN_MAX_CPU_ISA=AVX2; 1e-4 leaves room for other CPUs, and a wrong tap or a lost term is off by O(1)."""
     torch.manual_seed(0)
     plain = ResEmoteNet("C1")
-    start = {k: v.clone() for k, v in plain.state_dict().items()}
+    fast = ResEmoteNet("C1")
+    fast.load_state_dict(plain.state_dict())
+    use_gemm_convs(fast)
+    lp, gp = _gradients(plain)
+    lf, gf = _gradients(fast)
+    torch.testing.assert_close(lf, lp, atol=1e-5, rtol=1e-5)
+    total = torch.sqrt(sum(g.norm() ** 2 for g in gp.values()))
+    for name, g in gp.items():
+        assert (gf[name] - g).norm() <= 1e-4 * g.norm() + 1e-6 * total, name
+
+
+def test_a_few_c1_steps_on_the_fast_path_repeat_bit_for_bit():
+    torch.manual_seed(0)
+    start = ResEmoteNet("C1").state_dict()
     fast, again = ResEmoteNet("C1"), ResEmoteNet("C1")
     for m in (fast, again):
         m.load_state_dict(start)
         use_gemm_convs(m)
-    lp, lf, la = _steps(plain, 3), _steps(fast, 3), _steps(again, 3)
-    torch.testing.assert_close(torch.stack(lf), torch.stack(lp), atol=1e-5, rtol=1e-5)
+    lf, la = _steps(fast, 3), _steps(again, 3)
     assert torch.equal(torch.stack(la), torch.stack(lf))
-    for (name, p), f, a in zip(plain.state_dict().items(), fast.state_dict().values(), again.state_dict().values()):
-        torch.testing.assert_close(f, p, atol=1e-5, rtol=1e-5, msg=name)  # measured: at most 2.4e-6 apart
+    for (name, f), a in zip(fast.state_dict().items(), again.state_dict().values()):
         assert torch.equal(f, a), name  # deterministic: a resumed CPU run ends where an uninterrupted one does
     # the taps that never meet res_block3's 1 x 1 map still moved (weight decay and momentum), as in the plain step
     w0, w = start["res_block3.conv2.weight"][:, :, 0, 0], fast.state_dict()["res_block3.conv2.weight"][:, :, 0, 0]
