@@ -18,14 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_write, write_json
-from .base import SYNTHETIC_MARKER
-from .classes import CLASSES, canonical_to_native
+from resemote.data.base import SYNTHETIC_MARKER
+from resemote.data.classes import CLASSES, canonical_to_native
+from resemote.io import atomic_write, write_json
+from resemote.paper import TABLE_II
 
 SIZE = 48
-# FER2013's training class shares (Angry 3995, Disgust 436, Fear 4097, Happy 7215, Neutral 4965,
-# Sad 4830, Surprise 3171), with Disgust lifted from 1.5% to 4% so tiny sets still contain some.
-CLASS_SHARE = np.array([3995, 1150, 4097, 7215, 4965, 4830, 3171], dtype=float)
+# FER2013's training class shares (the paper's Table II), with Disgust lifted from 436 images (1.5%) to 1,150
+# (about 4%) so that tiny sets still contain some
+DISGUST_LIFTED = 1150
+CLASS_SHARE = np.array([DISGUST_LIFTED if c == "Disgust" else train
+                        for c, (train, _) in zip(CLASSES, TABLE_II["fer2013"])], dtype=float)
 LABEL_NOISE = 0.04
 
 # per class: brow_raise, brow_slant (+ = inner ends up), eye_open, mouth_curve (+ = smile), mouth_open,
