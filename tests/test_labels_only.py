@@ -1,0 +1,95 @@
+"""Counting a dataset from its label file alone (no image present).
+
+Every label file here is a miniature written by the test; the expected counts are worked out by hand from
+its rows (RAF-DB's native labels: 1 Surprise, 2 Fear, 3 Disgust, 4 Happiness, 5 Sadness, 6 Anger, 7 Neutral).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from resemote.cli import main
+from resemote.data import get_dataset
+from resemote.data.base import LABELS_ONLY
+from resemote.data.classes import CLASSES
+from resemote.errors import ResEmoteError
+from resemote.stats import dataset_stats, format_stats
+
+LABEL_FILE = "basic/EmoLabel/list_patition_label.txt"
+ROWS = ["train_00001.jpg 5", "train_00002.jpg 4", "train_00003.jpg 4", "train_00004.jpg 1",
+        "train_00005.jpg 6", "", "test_00001.jpg 7", "test_00002.jpg 4",
+        "train_00006.jpg 9",            # line 9: a label out of range
+        "test_00003.jpg 2"]
+ZERO = dict.fromkeys(CLASSES, 0)
+TRAIN = {**ZERO, "Sad": 1, "Happy": 2, "Surprise": 1, "Angry": 1}
+TEST = {**ZERO, "Neutral": 1, "Happy": 1, "Fear": 1}
+
+
+def label_file(root: Path, rows: list[str] = ROWS) -> Path:
+    f = root / LABEL_FILE
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text("\n".join(rows) + "\n")
+    return f
+
+
+def test_counts_from_the_label_file_alone_when_no_image_is_present(tmp_path):
+    f = label_file(tmp_path)
+    d = dataset_stats("rafdb", tmp_path, labels_only=True)
+    assert d["splits"] == {"train": TRAIN, "test": TEST} and d["total"] == 8
+    assert d["labels_only"] is True and d["counted_from"] == LABELS_ONLY
+    assert d["label_files"] == [{"path": LABEL_FILE, "sha256": hashlib.sha256(f.read_bytes()).hexdigest()}]
+    # the malformed row, with its file:line, listed once although both splits read the file
+    assert d["skipped"] == [{"path": f"{LABEL_FILE}:line 9", "reason": "expected a label 1-7, found '9'"}]
+    text = format_stats(d)
+    assert f"Table I - RAF-DB (RAF-DB) - {LABELS_ONLY}" in text and f"split ({LABELS_ONLY})" in text
+    assert "decoded" not in text and "label-file counts" not in text and "missing" not in text
+    assert f"{LABEL_FILE}:line 9: expected a label 1-7" in text
+    # counted the ordinary way the same copy has no image, and says how to count its label file
+    plain = dataset_stats("rafdb", tmp_path)
+    assert plain["total"] == 0 and "labels_only" not in plain
+    assert "--labels-only counts the label file alone" in format_stats(plain)
+
+
+def test_the_command_line_says_what_it_counted_and_stops_at_a_malformed_row_when_strict(tmp_path, capsys):
+    label_file(tmp_path)
+    assert main(["stats", "--dataset", "rafdb", "--root", str(tmp_path), "--labels-only"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(LABELS_ONLY) == 2 and f"{LABEL_FILE}:line 9" in out
+    assert main(["stats", "--dataset", "rafdb", "--root", str(tmp_path), "--labels-only", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["splits"]["test"] == TEST
+    assert main(["stats", "--dataset", "rafdb", "--root", str(tmp_path), "--labels-only", "--strict"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{LABEL_FILE}:line 9: expected a label 1-7, found '9'" in err
+    assert main(["stats", "--dataset", "rafdb", "--root", str(tmp_path), "--labels-only", "--decode"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_a_missing_label_file_is_one_line_naming_what_and_where(tmp_path, capsys):
+    (tmp_path / "basic").mkdir()
+    with pytest.raises(ResEmoteError, match="expected basic/EmoLabel/list_patition_label.txt"):
+        dataset_stats("rafdb", tmp_path, labels_only=True)
+    assert main(["stats", "--dataset", "rafdb", "--root", str(tmp_path), "--labels-only"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "basic/EmoLabel/list_patition_label.txt" in err and str(tmp_path) in err
+
+
+def test_a_copy_with_images_or_without_a_label_file_is_refused(tmp_path):
+    label_file(tmp_path)
+    image = tmp_path / "basic" / "Image" / "aligned" / "test_00002_aligned.jpg"
+    image.parent.mkdir(parents=True)
+    image.write_bytes(b"")  # present is enough: nothing is read
+    with pytest.raises(ResEmoteError, match=r"expected no image .* found 1 of the test images .*test_00002"):
+        dataset_stats("rafdb", tmp_path, labels_only=True)
+    # the Kaggle repack without csv files: its labels are folder names, so nothing is there to count from
+    folders = tmp_path / "kaggle" / "DATASET"
+    for split in ("train", "test"):
+        (folders / split / "4").mkdir(parents=True)
+        (folders / split / "4" / f"{split}_1.jpg").write_bytes(b"")
+    with pytest.raises(ResEmoteError, match="expected a label file .* folders' names"):
+        get_dataset("rafdb", tmp_path / "kaggle", "train", labels_only=True)
+    with pytest.raises(ResEmoteError, match="label file alone gives no split"):
+        dataset_stats("expw", tmp_path, labels_only=True)
