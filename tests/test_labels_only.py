@@ -1,4 +1,4 @@
-"""Counting a dataset from its label file alone (no image present).
+"""Counting a dataset from its label file alone (no image present), recording it, and the claims it checks.
 
 Every label file here is a miniature written by the test; the expected counts are worked out by hand from
 its rows (RAF-DB's native labels: 1 Surprise, 2 Fear, 3 Disgust, 4 Happiness, 5 Sadness, 6 Anger, 7 Neutral).
@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from resemote import paper, report, results
 from resemote.cli import main
 from resemote.data import get_dataset
 from resemote.data.base import LABELS_ONLY
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.stats import dataset_stats, format_stats
+from resemote.stats import dataset_stats, format_stats, label_summary
 
 LABEL_FILE = "basic/EmoLabel/list_patition_label.txt"
 ROWS = ["train_00001.jpg 5", "train_00002.jpg 4", "train_00003.jpg 4", "train_00004.jpg 1",
@@ -93,3 +94,59 @@ def test_a_copy_with_images_or_without_a_label_file_is_refused(tmp_path):
         get_dataset("rafdb", tmp_path / "kaggle", "train", labels_only=True)
     with pytest.raises(ResEmoteError, match="label file alone gives no split"):
         dataset_stats("expw", tmp_path, labels_only=True)
+
+
+def test_recorded_as_label_counts_never_as_a_dataset_record(tmp_path):
+    label_file(tmp_path / "data")
+    s = label_summary("rafdb", tmp_path / "data")
+    assert s["counted_from"] == LABELS_ONLY and s["stats"]["total"] == 8
+    assert not {"decoded", "audit", "clean_test", "fingerprint"} & set(s)
+    src = tmp_path / "rafdb.labels.json"
+    src.write_text(json.dumps({**s, "commit": "0123456789ab"}))      # as made at a clean commit
+    assert main(["publish", str(src), "--records", str(tmp_path / "results")]) == 0
+    folder = tmp_path / "results" / "datasets" / "rafdb"
+    assert sorted(p.name for p in folder.iterdir()) == ["label-counts.json"]
+    assert results.load_records(tmp_path / "results", "datasets") == []   # no audit, no fingerprint to check
+    (rec,) = results.load_label_counts(tmp_path / "results")
+    assert rec["kind"] == "label-counts" and rec["counted_from"] == LABELS_ONLY
+    assert rec["stats"]["splits"] == {"train": TRAIN, "test": TEST} and rec["label_files"] == s["label_files"]
+    # a summary carrying anything from the image side is not a label-file count
+    src.write_text(json.dumps({**s, "commit": "0123456789ab", "fingerprint": "abc"}))
+    with pytest.raises(ResEmoteError, match="expected nothing from the image side"):
+        results.publish_dataset(src, tmp_path / "results")
+    src.write_text(json.dumps({**s, "commit": "unknown"}))
+    with pytest.raises(ResEmoteError, match="clean commit"):
+        results.publish_dataset(src, tmp_path / "results")
+
+
+def fake_record(counts: dict[str, list[int]]) -> dict:
+    splits = {s: dict(zip(CLASSES, c)) for s, c in counts.items()}
+    return {"id": "rafdb", "kind": "label-counts", "dataset": "rafdb", "counted_from": LABELS_ONLY,
+            "label_files": [{"path": LABEL_FILE, "sha256": "f" * 64}], "commit": "0123456789ab",
+            "stats": {"total": sum(map(sum, counts.values())), "splits": splits},
+            "path": Path("results/datasets/rafdb/label-counts.json")}
+
+
+def test_the_rafdb_count_claims_get_their_verdicts_from_a_label_count_record():
+    train = [t for t, _ in paper.TABLE_II["rafdb"]]
+    test = [t for _, t in paper.TABLE_II["rafdb"]]
+    rows = report.claims_table([], [], [fake_record({"train": train, "test": test})]).set_index("claim")
+    counts = [c for c in rows.index if c.startswith(("Table I:", "Table II:")) and "RAF-DB" in c]
+    assert len(counts) == 3
+    for c in counts:
+        assert rows.loc[c, "verdict"] == "reproduced"
+        assert LABELS_ONLY in rows.loc[c, "this companion"]
+        assert rows.loc[c, "evidence"] == "results/datasets/rafdb/label-counts.json"
+    # one test image fewer in Fear: the total and the test row fail, the train row still holds
+    test[2] -= 1
+    rows = report.claims_table([], [], [fake_record({"train": train, "test": test})]).set_index("claim")
+    v = rows["verdict"]
+    assert v["Table I: RAF-DB has 15,339 images"] == "not reproduced"
+    assert rows.loc["Table I: RAF-DB has 15,339 images", "this companion"].startswith("15,338 (")
+    assert v["Table II: RAF-DB training images per class"] == "reproduced"
+    assert v["Table II: RAF-DB test images per class"] == "not reproduced"
+    assert "differs in Fear" in rows.loc["Table II: RAF-DB test images per class", "this companion"]
+    # other datasets are untouched, and with no record RAF-DB's rows are not checked
+    assert v["Table I: FER2013 has 35,887 images"] == "not checked yet"
+    assert report.claims_table([], []).set_index("claim")["verdict"]["Table I: RAF-DB has 15,339 images"] \
+        == "not checked yet"

@@ -10,7 +10,7 @@ The chapters call these through this package (`from resemote import report; repo
 """
 from .base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption, cite_runs,
                    data_root, dataset_label, index_meta, load_datasets, load_entries, mean_sd, runs_dir, select, table)
-from .claims import claims_table, verdict_counts
+from .claims import claims_table, load_label_counts, verdict_counts
 from .extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes, ferplus_scores,
                     ferplus_table, load_agreement, outside_claims_table)
 from .figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history, sample_grid,
@@ -45,6 +45,7 @@ __all__ = [
     "benchmarks_table",
     "cam_figures",
     "claims_table",
+    "load_label_counts",
     "caption",
     "cite_runs",
     "commands_table",
