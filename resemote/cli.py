@@ -25,8 +25,16 @@ def cmd_synth(a: argparse.Namespace) -> None:
 
 
 def cmd_stats(a: argparse.Namespace) -> None:
-    from resemote.analysis.stats import dataset_stats, decoded_counts, format_stats
-    s = dataset_stats(a.dataset, a.root, strict=a.strict)
+    from resemote.analysis.stats import dataset_stats, decoded_counts, format_stats, label_summary
+    if a.labels_only and a.decode:
+        raise ResEmoteError("expected --labels-only (a copy without images) or --decode, not both")
+    if a.summary and not a.labels_only:
+        raise ResEmoteError(f"--summary {a.summary}: expected --labels-only with it (a copy with images gets "
+                            f"its summary from its dataset page, notebooks/datasets.ipynb)")
+    s = dataset_stats(a.dataset, a.root, strict=a.strict, labels_only=a.labels_only)
+    if a.summary:  # what `resemote publish` records: only counts from the label file alone are written here
+        from resemote.io import write_json
+        write_json(a.summary, label_summary(a.dataset, a.root))
     dec = decoded_counts(a.dataset, a.root, progress=not a.json) if a.decode else None
     _print_json({**s, "decoded": dec} if dec else s) if a.json else print(format_stats(s, decoded=dec))
 
@@ -241,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "stats":
             s.add_argument("--decode", action="store_true", help="also count the images that decode (what "
                            "training uses), through the decode cache")
+            s.add_argument("--labels-only", action="store_true", help="count the label file alone, for a copy "
+                           "with no image (said as such; refused if any image it lists is present)")
+            s.add_argument("--summary", metavar="JSON", help="with --labels-only: also write the counts for "
+                           "`resemote publish` (e.g. runs/_datasets/rafdb.labels.json)")
         s.set_defaults(func=func)
 
     s = sub.add_parser("train", help="train a network on a dataset (resumes an unfinished --out)")

@@ -1,11 +1,16 @@
 """Tables I and II of the paper, computed from a dataset's own files, and the summary a dataset page shows.
 
-Two kinds of counts, never presented as each other:
+Three kinds of counts, never presented as each other:
 - *label-file counts* (`dataset_stats`): what the label files list and whose image file exists, from one
   folder listing per folder, never decoding: seconds, even on AffectNet;
 - *decoded counts* (`decoded_counts`, `resemote stats --decode`): the images training can actually use,
   through the decode cache (`resemote.data.cache`, reused when it exists); a truncated or unreadable image
-  is in the first and not in the second.
+  is in the first and not in the second;
+- *counts from the label file alone* (`dataset_stats(..., labels_only=True)`, `resemote stats --labels-only`,
+  `label_summary`): what the official label file lists, for a copy with no image at all (RAF-DB's label
+  file is public, its images are not); said as `LABELS_ONLY` wherever they show, with the label file's
+  sha256, and never beside decoded counts. Asked for, not automatic: the same command on the same copy
+  always counts the same kind of thing.
 Splits are the dataset's own partitions, before any validation carve-out: FER2013 train/val/test
 (Training/PublicTest/PrivateTest), RAF-DB and AffectNet train/test, ExpW our seeded train/val/test.
 """
@@ -13,25 +18,27 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 
 from resemote import paper
 from resemote.data import dataset_class
+from resemote.data.base import LABELS_ONLY, MISSING_IMAGE, LabelsOnlyRefused, file_digest
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
 
 PAIRS_SHOWN = 40  # duplicate pairs kept (by file name) in a dataset summary; `resemote audit --json` has all
 
 
-def _splits(cls, root, strict: bool, missing: list | None = None):
+def _splits(cls, root, strict: bool, missing: list | None = None, labels_only: bool = False):
     """Each split the copy at `root` has. Some copies lack a split (the later Kaggle FER2013 release has
     labels for train only; CK+ without subject ids in its file names has only a test split): those are
     noted in `missing` and left out, unless the copy has no split at all."""
     first_error, found = None, False
     for split in cls.splits:
         try:
-            ds = cls(root, split, strict=strict)
+            ds = cls(root, split, strict=strict, labels_only=labels_only)
         except ResEmoteError as e:
-            if strict:
+            if strict or isinstance(e, LabelsOnlyRefused):  # a refused copy is not a copy lacking a split
                 raise
             first_error = first_error or e
             if missing is not None:
@@ -43,8 +50,10 @@ def _splits(cls, root, strict: bool, missing: list | None = None):
         raise first_error
 
 
-def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> dict:
-    """Table I and II figures of one dataset from its label files, as a JSON-ready dict."""
+def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False, labels_only: bool = False) -> dict:
+    """Table I and II figures of one dataset from its label files, as a JSON-ready dict. `labels_only`:
+    from the label file alone, for a copy without images (module docstring); the dict then says so
+    (`labels_only`, `counted_from`) and names each label file with its sha256."""
     cls = dataset_class(name)
     splits: dict[str, dict[str, int]] = {}
     skipped: list[dict[str, str]] = []
@@ -53,8 +62,11 @@ def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> d
     dropped: dict[str, dict[str, int]] = {}
     ignored: dict[str, list[dict[str, str]]] = {}
     grouping = None
-    for split, ds in _splits(cls, root, strict, skipped):
+    label_files: dict[str, str] = {}
+    for split, ds in _splits(cls, root, strict, skipped, labels_only):
         splits[split] = ds.class_counts()
+        for f in ds.source_files() if labels_only else ():
+            label_files[_relative(f, root)] = file_digest(f)
         release = ds.release
         if getattr(ds, "dropped", None):  # samples with no canonical class (AffectNet 7-10, CK+ contempt)
             dropped[split] = dict(ds.dropped)
@@ -70,7 +82,30 @@ def dataset_stats(name: str, root: str | os.PathLike, strict: bool = False) -> d
         "channels": cls.channels, "image_size": list(cls.image_size),
         "total": sum(sum(c.values()) for c in splits.values()), "splits": splits, "skipped": skipped,
         "dropped": dropped, **({"ignored": ignored} if ignored else {}), **({"grouping": grouping} if grouping else {}),
+        **({"labels_only": True, "counted_from": LABELS_ONLY,
+            "label_files": [{"path": p, "sha256": h} for p, h in sorted(label_files.items())]} if labels_only else {}),
     }
+
+
+def _relative(path, root) -> str:
+    """A label file as a record names it: relative to the dataset root (no local folder), else its name."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+def label_summary(name: str, root: str | os.PathLike, label: str = "") -> dict:
+    """What `resemote publish` records for a copy without images: its counts from the label file alone and
+    the label file's sha256, with the commit that counted them. Nothing from the image side (no decoded
+    counts, audit, data fingerprint or clean-test list): no image was read."""
+    from resemote.env import git_commit
+    stats = dataset_stats(name, root, labels_only=True)
+    cls = dataset_class(name)
+    return {"name": label or name, "dataset": name, "title": stats["dataset"], "release": stats["release"],
+            "synthetic": cls(root, cls.splits[-1], labels_only=True).synthetic, "labels_only": True,
+            "counted_from": LABELS_ONLY, "label_files": stats["label_files"], "stats": stats,
+            "commit": git_commit(), "made_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
 def decoded_counts(name: str, root: str | os.PathLike, size: int = 64, progress: bool = False) -> dict:
@@ -132,7 +167,11 @@ def format_stats(d: dict, *, show_skipped: int = 10, decoded: dict | None = None
     """Readable Table I (one row) and Table II (classes x splits, label-file counts, with the paper's
     figures beside them, and the decoded counts where given)."""
     h, w = d["image_size"]
-    lines = [f"Table I - {d['dataset']} ({d['release']})",
+    only = d.get("labels_only")
+    if only and decoded:
+        raise ResEmoteError("counts from the label file alone have no decoded counts beside them: expected "
+                            "--labels-only or --decode, not both")
+    lines = [f"Table I - {d['dataset']} ({d['release']})" + (f" - {LABELS_ONLY}" if only else ""),
              f"  {'classes':<12}{len(d['classes'])}",
              f"  {'channels':<12}{d['channels']}",
              f"  {'image size':<12}{h} x {w} (as the paper's Table I gives it)",
@@ -144,8 +183,9 @@ def format_stats(d: dict, *, show_skipped: int = 10, decoded: dict | None = None
     head = f"  {'class':<10}" + "".join(f"{s:>{max(10, len(s) + 2)}}" for s, _ in cols)
     if paper_counts:
         head += f"{'paper train':>13}{'paper test':>12}"
-    lines += [f"Table II - {d['dataset']} images per class and split (label-file counts"
-              + (", then decoded counts)" if decoded else "; `--decode` adds the decoded ones)"), head]
+    lines += [f"Table II - {d['dataset']} images per class and split ("
+              + (f"{LABELS_ONLY})" if only else "label-file counts"
+                 + (", then decoded counts)" if decoded else "; `--decode` adds the decoded ones)")), head]
     for i, c in enumerate(d["classes"]):
         row = f"  {c:<10}" + "".join(f"{v.get(c, 0):>{max(10, len(s) + 2)},}" for s, v in cols)
         if paper_counts:
@@ -167,10 +207,15 @@ def format_stats(d: dict, *, show_skipped: int = 10, decoded: dict | None = None
     for split, files in d.get("ignored", {}).items():
         lines.append(f"left out of {split} on purpose (not damage): "
                      + "; ".join(f"{f['path']}: {f['reason']}" for f in files))
+    for f in d.get("label_files", []):
+        lines.append(f"label file: {f['path']} (sha256 {f['sha256']})")
     n = len(skipped)
-    lines.append(f"skipped: {n} (missing or unreadable images, malformed label rows)" if n else "skipped: 0")
+    what = "malformed label rows" if only else "missing or unreadable images, malformed label rows"
+    lines.append(f"skipped: {n} ({what})" if n else "skipped: 0")
     for s in skipped[:show_skipped]:
         lines.append(f"  {s['path']}: {s['reason']}")
     if n > show_skipped:
         lines.append(f"  ... and {n - show_skipped} more (--json lists them all)")
+    if not only and not d["total"] and any(s["reason"] == MISSING_IMAGE for s in skipped):
+        lines.append("no image the label file lists is present: --labels-only counts the label file alone")
     return "\n".join(lines)

@@ -10,6 +10,8 @@ parameters), `failed` (with its error line) or `not run`; only a current entry i
 Recorded runs live in `results/` (committed): the small text files of a finished run made elsewhere
 (`results/runs/<id>/`) or of a dataset's computed tables and audit (`results/datasets/<id>/`), each with a
 `record.json` naming commit, device, date and data fingerprint. `publish_run` / `publish_dataset` make them;
+a dataset counted from its label file alone (no image present) is recorded as `results/datasets/<name>/
+label-counts.json` instead, never as a `record.json`, so nothing takes it for a decoded, audited copy;
 `pack_runs` packs run directories made elsewhere (a GPU call) into one archive of their small files, and
 `publish_archive` validates every run in it and records those that pass.
 """
@@ -43,6 +45,8 @@ RECORD_FILES = ("params.json", "metrics.json", "history.csv")
 RECORD_EXTRAS = ("cross/*.json", "ferplus-labels.json")
 OPTIONAL_RECORD_FILES = ("test_predictions.csv",)  # runs made before it was written lack it
 PAGE_LIMIT = 400_000  # bytes: an executed notebook page larger than this is not recorded
+LABEL_COUNTS = "label-counts.json"  # a dataset counted from its label file alone, beside (never as) a record.json
+IMAGE_SIDE = ("decoded", "audit", "clean_test", "fingerprint")  # what a label-file count must not carry
 
 
 def cell(params: dict) -> dict:
@@ -282,6 +286,8 @@ def publish_dataset(summary: str | Path, records: str | Path) -> Path:
     if not summary.is_file():
         raise ResEmoteError(f"expected a dataset summary (runs/_datasets/<name>.json), found nothing at {summary}")
     s = json.loads(summary.read_text())
+    if s.get("labels_only"):
+        return _publish_label_counts(summary, s, records)
     for k in ("name", "stats", "fingerprint", "commit"):
         if k not in s:
             raise ResEmoteError(f"{summary}: expected the field {k!r} (written by notebooks/datasets.ipynb)")
@@ -309,6 +315,43 @@ def record_agreement(record: dict, records: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json(path, record)
     return path
+
+
+def _publish_label_counts(summary: Path, s: dict, records: str | Path) -> Path:
+    """Record a dataset counted from its label file alone (`resemote stats --labels-only --summary`): its
+    counts and label files' sha256, in `records`/datasets/<name>/label-counts.json."""
+    from resemote.data.base import LABELS_ONLY
+    for k in ("name", "dataset", "stats", "label_files", "commit"):
+        if k not in s:
+            raise ResEmoteError(f"{summary}: expected the field {k!r} (written by resemote stats --labels-only "
+                                f"--summary)")
+    if not s["stats"].get("labels_only") or not s["label_files"]:
+        raise ResEmoteError(f"{summary}: expected counts from the label file alone, with the label file's sha256")
+    side = [k for k in IMAGE_SIDE if k in s]
+    if side:
+        raise ResEmoteError(f"{summary}: expected nothing from the image side in counts from the label file "
+                            f"alone, found {side[0]!r}")
+    if s.get("synthetic"):
+        raise ResEmoteError(f"{summary}: a synthetic dataset is not recorded (every build remakes it)")
+    _check_commit(str(s["commit"]), str(summary))
+    dest = Path(records) / "datasets" / s["name"]
+    dest.mkdir(parents=True, exist_ok=True)
+    write_json(dest / LABEL_COUNTS, {
+        "id": s["name"], "kind": "label-counts", "dataset": s["dataset"],
+        "title": TITLES.get(s["dataset"], s["dataset"]), "release": s.get("release", ""),
+        "counted_from": LABELS_ONLY, "label_files": s["label_files"], "stats": s["stats"],
+        "commit": s["commit"], "made_at": s.get("made_at", ""),
+        "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+    return dest
+
+
+def load_label_counts(records: str | Path) -> list[dict]:
+    """Every dataset counted from its label file alone under `records` (datasets/<name>/label-counts.json),
+    each with the `path` it was read from; `load_records` never lists these."""
+    folder = Path(records) / "datasets"
+    files = sorted(folder.glob(f"*/{LABEL_COUNTS}")) if folder.is_dir() else []
+    return [{**json.loads(f.read_text()), "path": f} for f in files]
 
 
 def load_records(records: str | Path, kind: str = "runs") -> list[dict]:

@@ -28,9 +28,11 @@ def dataset_class(name: str) -> type[FaceDataset]:
     return getattr(importlib.import_module(module), cls)
 
 
-def get_dataset(name: str, root: str | os.PathLike, split: str = "train", *, strict: bool = False) -> FaceDataset:
-    """`get_dataset("rafdb", "data/rafdb", "test")`: one split of a dataset read from its native layout."""
-    return dataset_class(name)(root, split, strict=strict)
+def get_dataset(name: str, root: str | os.PathLike, split: str = "train", *, strict: bool = False,
+                labels_only: bool = False) -> FaceDataset:
+    """`get_dataset("rafdb", "data/rafdb", "test")`: one split of a dataset read from its native layout
+    (`labels_only`: what its label file lists, for a copy without images; see `base.FaceDataset`)."""
+    return dataset_class(name)(root, split, strict=strict, labels_only=labels_only)
 
 
 __all__ = ["CLASSES", "DATASETS", "NATIVE_TO_CANONICAL", "FaceDataset", "Sample", "dataset_class",

@@ -5,6 +5,11 @@ layout. `ds[i]` is `(PIL image, canonical label)`; `ds.samples` holds what was i
 what was not (missing or unreadable images, malformed label rows) with the reason. With `strict=True` the
 first such problem raises `ResEmoteError` instead.
 
+`labels_only=True` indexes what the label file lists without its images: for a copy that has the official
+label file and no image (RAF-DB's is public, its images are not). Its counts are said as `LABELS_ONLY`
+wherever they show, never as counts of images; a copy holding any image it lists, or whose labels are its
+image folders' names, is refused (counted the ordinary way, its counts would be of files present).
+
 Decoding every image is the cache's job (`resemote.data.cache`): indexing only reads label files, so it
 is cheap and can be repeated.
 """
@@ -26,6 +31,11 @@ from resemote.data.classes import CLASSES
 
 SYNTHETIC_MARKER = "SYNTHETIC.json"
 MISSING_IMAGE = "image file missing"
+LABELS_ONLY = "counted from the label file; images not present"
+
+
+class LabelsOnlyRefused(ResEmoteError):
+    """A copy that cannot be counted from its label file alone (never taken for a split it lacks)."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,10 @@ class FaceDataset:
     splits: ClassVar[tuple[str, ...]]    # the dataset's own partitions
     classes: tuple[str, ...] = CLASSES
     expected: ClassVar[str | None] = None  # the main label file relative to the root, named if root is missing
+    split_from_images: ClassVar[str] = ""  # why the split needs the images (so `labels_only` is refused), if it does
 
-    def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False):
+    def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False,
+                 labels_only: bool = False):
         self.root = Path(root)
         if not self.root.is_dir():
             where = f" (expected {self.expected} under it)" if self.expected else ""
@@ -59,9 +71,25 @@ class FaceDataset:
             raise ResEmoteError(f"{self.title} has no split {split!r}: expected one of {', '.join(self.splits)}")
         self.split = split
         self.strict = strict
+        self.labels_only = labels_only
+        if labels_only and self.split_from_images:
+            raise LabelsOnlyRefused(f"{self.title}: its label file alone gives no split: {self.split_from_images}")
         self.skipped: list[dict[str, str]] = []
         self._listings: dict[str, frozenset[str]] = {}
+        self._found: list[str] = []  # labels-only: images the label file lists that are on disk after all
         self.samples: list[Sample] = self._index()
+        if labels_only:
+            self._check_labels_only()
+
+    def _check_labels_only(self) -> None:
+        if not self.source_files():
+            raise LabelsOnlyRefused(f"{self.title}: expected a label file ({self.expected}) under {self.root} to "
+                                    f"count from; this copy's labels are its image folders' names")
+        if self._found:
+            raise LabelsOnlyRefused(
+                f"{self.title}: expected no image under {self.root} to count from the label file alone, found "
+                f"{len(self._found):,} of the {self.split} images it lists (e.g. {self._found[0]}); count this copy "
+                f"without labels-only")
 
     # -- for subclasses -------------------------------------------------------------------------------
     def _index(self) -> list[Sample]:
@@ -114,7 +142,12 @@ class FaceDataset:
         return self.root / sample.ref.partition("#")[0]
 
     def present(self, relpath: str, where: str | None = None) -> bool:
-        """Whether root/relpath exists; if not, the sample (`where`, default relpath) is skipped as missing."""
+        """Whether root/relpath exists; if not, the sample (`where`, default relpath) is skipped as missing.
+        Labels-only: always True (the label file's row counts), noting an image that is there after all."""
+        if self.labels_only:
+            if self.exists(relpath):
+                self._found.append(relpath)
+            return True
         if self.exists(relpath):
             return True
         self.skip(where or relpath, MISSING_IMAGE)
@@ -175,7 +208,7 @@ class FaceDataset:
         """Cheap identity of the source: label-file contents plus the image files' sizes and times."""
         h = hashlib.sha256(f"{self.name}|{self.split}".encode())
         for f in self.source_files():
-            h.update(_file_digest(f).encode())
+            h.update(file_digest(f).encode())
         seen: set[str] = set()
         for s in self.samples:
             h.update(f"{s.ref}|{s.label}|{s.box}".encode())
@@ -197,7 +230,7 @@ class FaceDataset:
         return f"{type(self).__name__}(root={str(self.root)!r}, split={self.split!r}, n={len(self)})"
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     """sha256 of a label file; each split of a dataset shares its label file, so hash it once per version."""
     st = path.stat()
     return _digest_of(str(path), st.st_size, st.st_mtime_ns)

@@ -118,6 +118,7 @@ class ExpW(FaceDataset):
     image_size = (224, 224)
     splits = ("train", "val", "test")
     expected = "label/label.lst"  # named when the root is missing
+    split_from_images = "the split keeps the copies of a picture, found by auditing the images, on one side"
 
     def _index(self) -> list[Sample]:
         self.label_path = self.root / LABEL_FILE

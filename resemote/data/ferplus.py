@@ -66,14 +66,15 @@ class FERPlus(FaceDataset):
     splits = ("train", "val", "test")
     expected = "FER2013Train/label.csv, FER2013Valid/label.csv and FER2013Test/label.csv (directly or in data/)"
 
-    def __init__(self, root, split: str = "train", *, strict: bool = False, mode: str = "majority"):
+    def __init__(self, root, split: str = "train", *, strict: bool = False, mode: str = "majority",
+                 labels_only: bool = False):
         if mode not in MODES:
             raise ResEmoteError(f"FER+ has no label mode {mode!r}: expected one of {', '.join(MODES)}")
         self.mode = mode
         if mode == "majority8":
             self.classes = CLASSES + ("Contempt",)
             self.title = "FER+ (majority vote, 8 classes)"
-        super().__init__(root, split, strict=strict)
+        super().__init__(root, split, strict=strict, labels_only=labels_only)
 
     def _find(self) -> str:
         """The prefix (relative to root) of the folder holding FER2013Train/ and its siblings."""

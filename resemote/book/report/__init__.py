@@ -6,12 +6,12 @@ and dataset summaries the engine wrote, and the paper's claims from `resemote.pa
 - `tables`: computed Tables I-IV, per-run tables, provenance, compute;
 - `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
 - `claims`: the paper's claims with verdicts computed from real-data results.
-The chapters call these through this package (`from resemote import report; report.results_table(...)`).
+The chapters call these through this package (`from resemote.book import report; report.results_table(...)`).
 """
 from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
                                        cite_runs, data_root, dataset_label, index_meta, load_datasets, load_entries,
                                        mean_sd, runs_dir, select, table)
-from resemote.book.report.claims import claims_table, verdict_counts
+from resemote.book.report.claims import claims_table, load_label_counts, verdict_counts
 from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes,
                                         ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
 from resemote.book.report.figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history,
@@ -48,6 +48,7 @@ __all__ = [
     "benchmarks_table",
     "cam_figures",
     "claims_table",
+    "load_label_counts",
     "caption",
     "cite_runs",
     "commands_table",

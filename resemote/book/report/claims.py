@@ -8,17 +8,20 @@ build's where it has one, else the recorded one), the wider of two: mean ± 2 sd
 seed-to-seed spread) and the span from the lowest bootstrap lower bound to the highest upper bound (the test
 set's sampling); a published figure inside it is *reproduced*, so the rule is generous to the claim. For a
 difference of two configurations, the two runs' standard errors (interval width / 3.92) combined.
+A dataset's counts come from its summary (its images present) or, failing that, from a record of its
+label file alone (`resemote.book.records.load_label_counts`), named as such.
 """
 from __future__ import annotations
 
 import math
 import statistics
+from pathlib import Path
 
 import pandas as pd
 
 from resemote import paper
-from resemote.book.records import Entry
-from resemote.book.report.base import CLASSES, DATASETS, SUBSTITUTE, TITLES, device_label, select
+from resemote.book.records import Entry, load_label_counts as _load_label_counts
+from resemote.book.report.base import CLASSES, DATASETS, REPO, SUBSTITUTE, TITLES, device_label, select
 
 REPRODUCED, NOT_REPRODUCED, NOT_CHECKED = "reproduced", "not reproduced", "not checked yet"
 
@@ -83,23 +86,38 @@ def _accuracy_row(claim: str, value: float, entries: list[Entry], reduced: list[
             "evidence": _link(page, page.capitalize())}
 
 
-def _count_rows(name: str, summaries: list[dict]) -> list[dict]:
+def load_label_counts(records: str | Path | None = None) -> list[dict]:
+    """The datasets recorded as counted from their label file alone (default: the repository's results/)."""
+    return _load_label_counts(Path(records) if records else REPO / "results")
+
+
+def _count_rows(name: str, summaries: list[dict], label_counts: list[dict] = ()) -> list[dict]:
     title = TITLES[name]
     real = [d for d in summaries if d["summary"]["dataset"] == name and not d["synthetic"]]
+    labels = [r for r in label_counts if r["dataset"] == name]
     published_total = paper.TABLE_I[name][2]
     tr = [t for t, _ in paper.TABLE_II[name]]
     te = [t for _, t in paper.TABLE_II[name]]
     claims = [(f"Table I: {title} has {published_total:,} images", f"{published_total:,}"),
               (f"Table II: {title} training images per class", " / ".join(map(str, tr))),
               (f"Table II: {title} test images per class", " / ".join(map(str, te)))]
-    if not real:
+    evidence = _link("datasets", "Datasets")
+    if real:
+        d = real[0]["summary"]
+        kind = "recorded" if real[0]["kind"] == "recorded" else "this build"
+        src = f" ({d['release']}, {kind})"
+        stats = d["stats"]
+    elif labels:  # no copy with images: the label file's own counts, said as such
+        rec = labels[0]
+        files = ", ".join(f"{f['path']} sha256 {f['sha256'][:12]}" for f in rec["label_files"])
+        src = f" ({rec['counted_from']}: {files}; recorded at {str(rec['commit'])[:7]})"
+        stats = rec["stats"]
+        evidence = f"results/datasets/{rec['id']}/{Path(rec['path']).name}"
+    else:
         return [{"claim": c, "paper": v, "this companion": f"needs the data: {title} under data/{name}, make book",
-                 "verdict": NOT_CHECKED, "evidence": _link("datasets", "Datasets")} for c, v in claims]
-    d = real[0]["summary"]
-    kind = "recorded" if real[0]["kind"] == "recorded" else "this build"
-    src = f" ({d['release']}, {kind})"
-    splits = d["stats"]["splits"]
-    total = d["stats"]["total"]
+                 "verdict": NOT_CHECKED, "evidence": evidence} for c, v in claims]
+    splits = stats["splits"]
+    total = stats["total"]
     rows = [{"claim": claims[0][0], "paper": claims[0][1], "this companion": f"{total:,}{src}",
              "verdict": REPRODUCED if total == published_total else NOT_REPRODUCED}]
     if name == "expw":  # no official split: the paper's is not published, ours is seeded
@@ -113,7 +131,7 @@ def _count_rows(name: str, summaries: list[dict]) -> list[dict]:
             text = " / ".join(map(str, ours)) + src + (f"; differs in {', '.join(differ)}" if differ else "")
             rows.append({"claim": c, "paper": v, "this companion": text,
                          "verdict": REPRODUCED if not differ else NOT_REPRODUCED})
-    return [{**r, "evidence": _link("datasets", "Datasets")} for r in rows]
+    return [{**r, "evidence": evidence} for r in rows]
 
 
 def _ablation_rows(entries: list[Entry]) -> list[dict]:
@@ -180,8 +198,9 @@ def _sensitivity_rows(entries: list[Entry]) -> list[dict]:
     return [{**r, "evidence": _link("results", "Results")} for r in rows]
 
 
-def claims_table(entries: list[Entry], summaries: list[dict]) -> pd.DataFrame:
-    """Every checkable claim of the paper with its verdict (see the module docstring)."""
+def claims_table(entries: list[Entry], summaries: list[dict], label_counts: list[dict] = ()) -> pd.DataFrame:
+    """Every checkable claim of the paper with its verdict (see the module docstring); `label_counts` are the
+    records of datasets counted from their label file alone (`load_label_counts`)."""
     rows = []
     for d in DATASETS:
         rows.append(_accuracy_row(
@@ -192,7 +211,7 @@ def claims_table(entries: list[Entry], summaries: list[dict]) -> pd.DataFrame:
             d, "results"))
     rows += _sensitivity_rows(entries) + _ablation_rows(entries)
     for d in DATASETS:
-        rows += _count_rows(d, summaries)
+        rows += _count_rows(d, summaries, label_counts)
     return pd.DataFrame(rows, columns=["claim", "paper", "this companion", "verdict", "evidence"])
 
 
