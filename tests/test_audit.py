@@ -5,12 +5,13 @@ import io
 import json
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from layouts import make_rafdb
 from resemote.cli import main
-from resemote.data.audit import audit_arrays, audit_dataset, format_audit
-from resemote.data.synthetic import make_split
+from resemote.data.audit import audit_arrays, audit_dataset, format_audit, worst_block_residual
+from resemote.data.synthetic import EXPRESSIONS, draw_face, make_split
 
 
 def _faces(n: int, seed: int) -> np.ndarray:
@@ -100,3 +101,52 @@ def test_cli_audit_errors(tmp_path, capsys):
     assert main(["audit", "--dataset", "rafdb", "--root", str(lay.root), "--strict"]) == 2
     err = capsys.readouterr().err.strip()
     assert lay.corrupt[0] in err and "unreadable" in err and len(err.splitlines()) == 1
+
+
+def test_worst_block_residual_by_hand():
+    a = np.where(np.indices((1, 16, 16)).sum(0) % 2, 1, -1).astype(np.float32) * 40 + 100  # mean 100, std 40
+    b = a.copy()
+    b[0, :8, :8] = 200 - b[0, :8, :8]  # one 8 x 8 block inverted: there a - b is 2 std, elsewhere 0
+    # normalised, a is +-1; b's mean and std are unchanged (the block keeps half its pixels at each level)
+    assert worst_block_residual(a, b)[0] == pytest.approx(2.0, abs=1e-5)
+    assert worst_block_residual(a, a)[0] == pytest.approx(0.0, abs=1e-6)
+
+
+def _poser(params: np.ndarray, seed: int) -> np.ndarray:
+    """One synthetic sitter at 64 x 64: the same seed gives the same head, pose, light and background."""
+    return np.asarray(Image.fromarray(draw_face(params, np.random.default_rng(seed))).resize((64, 64), Image.BILINEAR))
+
+
+def watermark(a: np.ndarray) -> np.ndarray:
+    """A faint stock-photo mark across the lower third, as on many of FER2013's web copies."""
+    b = a.astype(np.float32)
+    b[44:47, 8:56:2] = 0.7 * b[44:47, 8:56:2] + 0.3 * 255
+    return b.astype(np.uint8)
+
+
+def test_posed_audit_drops_another_expression_but_keeps_a_reencoded_copy():
+    """One poser photographed twice (neutral, then a slight frown with brows drawn up: everything else
+    equal, as in JAFFE's and CK+'s shots) passes the general near test; the posed test drops it, yet still
+    finds a JPEG re-encoding. FER2013-style copies (re-encoded, resized, watermarked) stay found by the
+    general test."""
+    faces = _faces(40, seed=11)
+    frown = EXPRESSIONS[4].copy()
+    frown[1] += 0.15  # inner brows up
+    frown[3] += 0.05  # mouth corners
+    train = list(faces[:20]) + [_poser(EXPRESSIONS[4], 101)]
+    test = list(faces[20:]) + [_poser(frown, 101), jpeg(faces[0], 75), jpeg(faces[1], 60), down_up(faces[2]),
+                               watermark(faces[3])]
+    arrays = {"train": np.stack(train), "test": np.stack(test)}
+    poser = (("train", "20"), ("test", "20"), "near")
+    copy75 = (("train", "0"), ("test", "21"), "near")
+    fer_style = {(("train", str(i)), ("test", str(21 + i)), "near") for i in range(4)}
+
+    def found(posed: bool) -> set:
+        r = audit_arrays(arrays, posed=posed)
+        return {((p["a"]["split"], p["a"]["path"]), (p["b"]["split"], p["b"]["path"]), p["kind"]) for p in r["pairs"]}
+
+    general, posed = found(False), found(True)
+    assert poser in general and fer_style <= general
+    assert poser not in posed and copy75 in posed
+    assert posed <= general  # only stricter: the same candidates, one more check
+

@@ -49,6 +49,7 @@ class FaceDataset:
     splits: ClassVar[tuple[str, ...]]    # the dataset's own partitions
     classes: tuple[str, ...] = CLASSES
     expected: ClassVar[str | None] = None  # the main label file relative to the root, named if root is missing
+    posed: ClassVar[bool] = False          # one person shot many times in one pose: a stricter near audit
 
     def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False):
         self.root = Path(root)
