@@ -11,7 +11,9 @@ from PIL import Image
 from layouts import make_rafdb
 from resemote.cli import main
 from resemote.data.audit import audit_arrays, audit_dataset, format_audit, worst_block_residual
+from resemote.data.sheet import sample_pairs, write_pair_sheet
 from resemote.data.synthetic import EXPRESSIONS, draw_face, make_split
+from resemote.errors import ResEmoteError
 
 
 def _faces(n: int, seed: int) -> np.ndarray:
@@ -150,3 +152,32 @@ def test_posed_audit_drops_another_expression_but_keeps_a_reencoded_copy():
     assert poser not in posed and copy75 in posed
     assert posed <= general  # only stricter: the same candidates, one more check
 
+
+def test_pair_sheet_and_seeded_sample(tmp_path):
+    faces = _faces(12, seed=3)
+    arrays = {"train": faces[:6], "test": np.stack(list(faces[6:]) + [jpeg(faces[0]), jpeg(faces[1])])}
+    refs = {s: [f"{s}/{i}.png" for i in range(len(a))] for s, a in arrays.items()}
+    def pair(a: str, b: str, kind: str = "near") -> dict:
+        return {"a": {"split": a.split("/")[0], "path": a}, "b": {"split": b.split("/")[0], "path": b}, "kind": kind}
+
+    pairs = [pair("train/0.png", "test/6.png"), pair("train/1.png", "test/7.png"), pair("train/2.png", "train/3.png"),
+             pair("train/4.png", "train/5.png", "exact")]
+    assert sample_pairs(pairs, 5) == [0, 1, 2]                     # fewer than asked: all, in order
+    assert sample_pairs(pairs, 5, where="across") == [0, 1] and sample_pairs(pairs, 5, where="within") == [2]
+    one = sample_pairs(pairs, 1, seed=4)
+    assert one == sample_pairs(pairs, 1, seed=4) and one[0] in (0, 1, 2)
+    out = write_pair_sheet(pairs, [0, 1, 2], arrays, refs, tmp_path / "s" / "sheet.png",
+                           labels={"train": [3] * 6, "test": [5] * 8})
+    with Image.open(out) as im:  # two columns of (3 tiles of 128 px + 4 gaps of 6) by two rows of 128 + 14 + 6
+        assert im.size == (2 * (3 * 128 + 4 * 6), 2 * (128 + 14 + 6))
+        px = np.asarray(im)
+    # the first pair's difference tile: JPEG noise only, so nearly white; its first tile is the train image
+    assert px[14:14 + 128, 6 + 2 * 134:6 + 2 * 134 + 128].mean() > 200
+    assert np.array_equal(px[14:14 + 128:2, 6:6 + 128:2], faces[0])
+    for bad in (lambda: sample_pairs(pairs, 0), lambda: sample_pairs(pairs, 3, where="elsewhere"),
+                lambda: write_pair_sheet([{**pairs[0], "b": {"split": "test", "path": "nope.png"}}], [0], arrays,
+                                         refs, tmp_path / "x.png")):
+        with pytest.raises(ResEmoteError) as e:
+            bad()
+        assert len(str(e.value).splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()
