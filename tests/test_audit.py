@@ -181,3 +181,27 @@ def test_pair_sheet_and_seeded_sample(tmp_path):
             bad()
         assert len(str(e.value).splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_near_precision_record_and_table(tmp_path, monkeypatch):
+    from resemote.data.sheet import near_precision_record
+    from resemote.report import near_precision_table
+    monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "cache"))
+    lay = make_rafdb(tmp_path / "raf", {"train": [3, 4, 5, 6, 7, 8, 9], "test": [2, 3, 4, 5, 6, 7, 8]},
+                     missing=0, corrupt=0, malformed=0)
+    aligned = tmp_path / "raf" / "basic" / "Image" / "aligned"
+    Image.open(aligned / "train_00002_aligned.jpg").save(aligned / "test_00001_aligned.jpg", quality=70)
+    spec = [{"name": "across", "n": 5, "seed": 0, "where": "across"}]
+    r = audit_dataset("rafdb", lay.root, progress=False)
+    chosen = sample_pairs(r["pairs"], 5, 0, "near", "across")
+    near = [i for i in chosen if r["pairs"][i]["b"]["path"].endswith("test_00001_aligned.jpg")]
+    assert len(near) == 1  # the planted re-encoding is among the pairs drawn
+    verdicts = {"across": {i: ("same photograph", "planted") if i in near else "another photograph" for i in chosen}}
+    rec = near_precision_record("rafdb", lay.root, spec, verdicts)
+    s = rec["samples"][0]
+    assert s["looked_at"] == len(chosen) and s["same_photograph"] == 1 and not rec["posed"]
+    assert s["flagged_now"] == len(chosen)  # not posed: the dataset's own test is the general one
+    row = near_precision_table([rec]).iloc[0]
+    assert row["one photograph twice"] == 1 and row["still flagged now"] == len(chosen)
+    with pytest.raises(ResEmoteError, match="expected a verdict for each"):
+        near_precision_record("rafdb", lay.root, spec, {"across": {}})

@@ -98,3 +98,58 @@ def _labels(name: str, root: str | os.PathLike, size: int, splits: list[str]) ->
     from .cache import decode
     cls = dataset_class(name)
     return {s: decode(cls(root, s), size, progress=False).labels for s in splits}
+
+
+VERDICTS = ("same photograph", "another photograph")
+
+
+def near_precision_record(name: str, root: str | os.PathLike, samples: Sequence[dict],
+                          verdicts: Mapping[str, Mapping[int, str | tuple[str, str]]]) -> dict:
+    """The record of how precise a dataset's near pairs are, as judged by eye on pair sheets: names, counts,
+    measures and verdicts, no pixels. `samples`: [{"name", "n", "seed", "where"}], each drawn with
+    `sample_pairs` from the general audit (the test every dataset had before posed ones got a stricter one),
+    so the same pairs can be drawn again; `verdicts[sample name][pair index]`: a VERDICTS entry, or
+    (entry, note). Each pair also says whether the dataset's own audit still flags it."""
+    from . import dataset_class
+    from .audit import audit_arrays, decode_splits, fine_features, is_posed, worst_block_residual
+    title, arrays, refs, _, _ = decode_splits(name, root, progress=False)
+    labels = _labels(name, root, 64, list(arrays))
+    general = audit_arrays(arrays, refs)
+    own = audit_arrays(arrays, refs, posed=is_posed(name))
+    flagged = {(p["a"]["path"], p["b"]["path"]) for p in own["pairs"]}
+    where = {s: {r: k for k, r in enumerate(refs[s])} for s in refs}
+    out = []
+    for spec in samples:
+        chosen = sample_pairs(general["pairs"], spec["n"], spec["seed"], "near", spec["where"])
+        given = verdicts.get(spec["name"], {})
+        if sorted(given) != chosen:
+            raise ResEmoteError(f"{name} sample {spec['name']!r}: expected a verdict for each of the pairs "
+                                f"{chosen}, got {sorted(given)}")
+        rows = []
+        for i in chosen:
+            p = general["pairs"][i]
+            v, note = (given[i], "") if isinstance(given[i], str) else given[i]
+            if v not in VERDICTS:
+                raise ResEmoteError(f"{name} pair {i}: expected a verdict in {VERDICTS}, got {v!r}")
+            ka, kb = (where[p[s]["split"]][p[s]["path"]] for s in ("a", "b"))
+            xa, xb = arrays[p["a"]["split"]][ka][None], arrays[p["b"]["split"]][kb][None]
+            rows.append({"index": i, "a": p["a"], "b": p["b"],
+                         "labels": [CLASSES[int(labels[p["a"]["split"]][ka])], CLASSES[int(labels[p["b"]["split"]][kb])]],
+                         "distance": p["distance"],
+                         "fine_corr": round(float(np.einsum("ij,ij->i", fine_features(xa), fine_features(xb))[0]), 4),
+                         "worst_block_residual": round(float(worst_block_residual(xa, xb)[0]), 4),
+                         "verdict": v, "note": note, "flagged_now": (p["a"]["path"], p["b"]["path"]) in flagged})
+        same = sum(r["verdict"] == VERDICTS[0] for r in rows)
+        now = [r for r in rows if r["flagged_now"]]
+        out.append({**spec, "pool": sum(p["kind"] == "near" and (spec["where"] == "any" or (
+                        p["a"]["split"] != p["b"]["split"]) == (spec["where"] == "across")) for p in general["pairs"]),
+                    "looked_at": len(rows), "same_photograph": same,
+                    "flagged_now": len(now), "same_photograph_flagged_now": sum(r["verdict"] == VERDICTS[0] for r in now),
+                    "pairs": rows})
+    kinds = {k: {t: sum(p["kind"] == t for p in a["pairs"]) for t in ("exact", "near", "mirror")}
+             for k, a in (("general", general), ("own", own))}
+    return {"dataset": name, "title": title, "posed": is_posed(name),
+            "release": dataset_class(name)(root, list(arrays)[-1]).release,
+            "how": "pairs drawn with resemote.data.sheet.sample_pairs(general audit pairs, n, seed, 'near', where); "
+                   "sheets made with `resemote audit --sheet` and judged by eye (pair, both images, |a - b|)",
+            "pairs_general_test": kinds["general"], "pairs_own_test": kinds["own"], "samples": out}
