@@ -43,6 +43,12 @@ def cmd_audit(a: argparse.Namespace) -> None:
     from resemote.data.audit import audit_dataset, format_audit
     r = audit_dataset(a.dataset, a.root, strict=a.strict)
     _print_json(r) if a.json else print(format_audit(r))
+    if a.sheet:
+        from resemote.data.sheet import dataset_sheet
+        chosen = dataset_sheet(a.dataset, a.root, a.sheet, r, n=a.sheet_pairs, seed=a.sheet_seed,
+                               kind=a.sheet_kind, where=a.sheet_where, size=a.sheet_size)
+        print(f"wrote {a.sheet}: {len(chosen)} {a.sheet_kind} pairs (seed {a.sheet_seed}), numbered by their "
+              f"place in the audit's pair list", file=sys.stderr if a.json else sys.stdout)
 
 
 def cmd_train(a: argparse.Namespace) -> None:
@@ -253,6 +259,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "with no image (said as such; refused if any image it lists is present)")
             s.add_argument("--summary", metavar="JSON", help="with --labels-only: also write the counts for "
                            "`resemote publish` (e.g. runs/_datasets/rafdb.labels.json)")
+        if name == "audit":
+            s.add_argument("--sheet", metavar="PNG", help="also draw a seeded sample of pairs side by side, with "
+                           "their difference, to judge them by eye (pixels: never commit it)")
+            s.add_argument("--sheet-pairs", type=int, default=30, metavar="N", help="pairs on the sheet (default 30)")
+            s.add_argument("--sheet-seed", type=int, default=0, help="the sample's seed (default 0)")
+            s.add_argument("--sheet-kind", choices=["near", "mirror", "exact"], default="near")
+            s.add_argument("--sheet-where", choices=["any", "across", "within"], default="any",
+                           help="pairs across two splits, within one, or either (default)")
+            s.add_argument("--sheet-size", type=int, default=64, help="decoded side of the drawn images (default 64)")
         s.set_defaults(func=func)
 
     s = sub.add_parser("train", help="train a network on a dataset (resumes an unfinished --out)")

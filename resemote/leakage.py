@@ -51,11 +51,14 @@ def cached_audit(name: str, root: str | Path, size: int = 64, progress: bool = T
     title, arrays, refs, skipped, fps = A.decode_splits(name, root, size=size, progress=progress)
     settings = (AUDIT_VERSION, A.THUMB, A.FINE, A.BLUR, A.NEAR_CORR, A.FINE_CORR, A.HASH_BITS, A.TABLES,
                 A.PER_BUCKET, A.KEY_FROM, A.MAX_HAMMING, A.SEED)
+    posed = A.is_posed(name)
+    if posed:  # only posed datasets' keys change with step 5: others' recorded audit keys stay valid
+        settings += ("posed", A.POSED_FINE_CORR, A.POSED_MAX_RESIDUAL, A.RESIDUAL_BLOCK)
     key = hashlib.sha256(json.dumps([name, size, fps, settings]).encode()).hexdigest()[:16]
     path = cache_dir() / f"audit-{name}-{size}-{key}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    result = {"dataset": title, **A.audit_arrays(arrays, refs, progress=progress), "skipped": skipped,
+    result = {"dataset": title, **A.audit_arrays(arrays, refs, progress=progress, posed=posed), "skipped": skipped,
               "audit_key": key}
     write_json(path, result)
     return result

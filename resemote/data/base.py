@@ -60,6 +60,7 @@ class FaceDataset:
     classes: tuple[str, ...] = CLASSES
     expected: ClassVar[str | None] = None  # the main label file relative to the root, named if root is missing
     split_from_images: ClassVar[str] = ""  # why the split needs the images (so `labels_only` is refused), if it does
+    posed: ClassVar[bool] = False          # one person shot many times in one pose: a stricter near audit
 
     def __init__(self, root: str | os.PathLike, split: str = "train", *, strict: bool = False,
                  labels_only: bool = False):

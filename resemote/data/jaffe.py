@@ -41,6 +41,7 @@ class JAFFE(FaceDataset):
     channels = 1
     image_size = (256, 256)
     splits = ("test",)
+    posed = True  # ten posers, about three shots of each expression: the audit's stricter near test
     expected = "Data/<n - Class>/*.tiff (e.g. Data/6 - Anger/KA.AN1.39.tiff), or the original flat *.tiff folder"
 
     def _find(self) -> str:

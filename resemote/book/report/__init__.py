@@ -17,8 +17,8 @@ from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, 
 from resemote.book.report.figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history,
                                           sample_grid, sensitivity_figure)
 from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
-                                          leak_groups, leak_points, leak_reading, leak_table, missing_fractions,
-                                          score_text)
+                                          leak_groups, leak_points, leak_reading, leak_table, load_near_precision,
+                                          missing_fractions, near_precision_table, score_text)
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
                                                setup_table)
@@ -102,6 +102,8 @@ __all__ += [  # the leakage section (report/leakage.py)
     "leak_points",
     "leak_reading",
     "leak_table",
+    "load_near_precision",
     "missing_fractions",
+    "near_precision_table",
     "score_text",
 ]

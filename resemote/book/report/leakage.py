@@ -11,7 +11,9 @@
 """
 from __future__ import annotations
 
+import json
 import statistics
+from pathlib import Path
 
 import pandas as pd
 
@@ -292,3 +294,32 @@ def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:
             rows[dataset_label(d)] = {"test images": "-", "with a copy in train or validation":
                                       "not listed: this summary predates the clean-test list", "clean": "-"}
     return pd.DataFrame(rows).T
+
+
+# --- how precise the audit's near pairs are, judged by eye -----------------------------------------------------
+def load_near_precision(records: str | Path | None = None) -> list[dict]:
+    """Every recorded near-pair precision (results/datasets/<name>/near-precision.json, written by
+    `resemote.data.sheet.near_precision_record`): names, counts and verdicts, no pixels."""
+    from resemote.book.report.base import REPO
+    folder = Path(records or REPO / "results") / "datasets"
+    return [json.loads(f.read_text()) for f in sorted(folder.glob("*/near-precision.json"))]
+
+
+def near_precision_table(recs: list[dict]) -> pd.DataFrame:
+    """Per dataset and sample: near pairs looked at, how many were one photograph twice, and the same after
+    the dataset's own test (the stricter one for posed datasets), with the whole audit's near counts."""
+    rows = []
+    for r in recs:
+        g, o = r["pairs_general_test"], r["pairs_own_test"]
+        for s in r["samples"]:
+            n, same, now = s["looked_at"], s["same_photograph"], s["flagged_now"]
+            rows.append({
+                "dataset": r.get("release") or r["title"], "near pairs sampled": s["name"],
+                "looked at (of, seed)": f"{n} (of {s['pool']:,}, seed {s['seed']})",
+                "one photograph twice": same, "precision, general test (%)": f"{same / n * 100:.0f}" if n else "-",
+                "still flagged now": now,
+                "precision now (%)": f"{s['same_photograph_flagged_now'] / now * 100:.0f}" if now else "- (none flagged)",
+                "near + mirror pairs in the audit, general test -> now":
+                    f"{g['near'] + g['mirror']:,} -> {o['near'] + o['mirror']:,}" + (" (posed: stricter test)"
+                                                                                    if r.get("posed") else "")})
+    return pd.DataFrame(rows)
