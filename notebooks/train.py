@@ -114,7 +114,7 @@ summary["splits"]
 # %%
 from resemote.book import colab
 
-colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size)
+colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size, **run.experiment())  # what it trains on
 
 # %% [markdown]
 # ## Training

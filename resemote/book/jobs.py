@@ -156,6 +156,7 @@ def job_book(w: Workflow) -> Path:
 
 def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
     """Copy the book's sources and the executed pages (runs, recorded runs, datasets) into `src`."""
+    from resemote.book.colab import restate_page_file
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
@@ -170,6 +171,7 @@ def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
         page = runs / PAGES / f"{e['id']}.ipynb" if e["kind"] == "live" else runs / e["path"] / "page.ipynb"
         if e.get("page") and page.is_file():
             shutil.copy(page, runs_out / f"{e['id']}.ipynb")
+            restate_page_file(runs_out / f"{e['id']}.ipynb", runs / e["path"])  # its Colab estimate, if it miscounted
     for d in meta["datasets"]:
         page = runs / PAGES / f"datasets-{d['name']}.ipynb"
         if d["kind"] == "live" and d["status"] == "current" and page.is_file():
