@@ -21,7 +21,9 @@
 # Fig. 3; and the leakage audit (exact and near duplicates within and across splits), with examples.
 # Everything is computed by `resemote.analysis.stats.dataset_summary`, which also writes the summary the book's
 # chapters read (`out`). Execute it with papermill, e.g.
-# `papermill notebooks/datasets.ipynb out.ipynb -p dataset rafdb`.
+# `papermill notebooks/datasets.ipynb out.ipynb -p dataset rafdb`. With `record` (a folder of `results/datasets/`)
+# it shows a dataset counted elsewhere from its record instead (counts and file names only), and its faces only
+# where the dataset is also on disk here.
 
 # %% tags=["parameters"]
 dataset = "fer2013"           # the loader: fer2013 | rafdb | affectnet | expw | ckplus | ferplus | jaffe (synthetic: fer2013)
@@ -29,22 +31,36 @@ root = ""                     # the dataset folder; empty: data/<dataset>
 name = ""                     # how pages name this copy (a synthetic stand-in's folder name); empty: dataset
 out = ""                      # where to write the summary (JSON) the book reads; empty: runs/_datasets/<name>.json
 per_class = 4                 # faces per class in the sample grid
+record = ""                   # a recorded dataset (results/datasets/<name>): show its record, compute nothing
 
 # %%
+import json
+import warnings
 from pathlib import Path
 
-from resemote.book import report
-from resemote.analysis import stats
-from resemote.io import write_json
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm.auto in a kernel without ipywidgets
+from resemote.book import report  # noqa: E402
+from resemote.analysis import stats  # noqa: E402
+from resemote.io import write_json  # noqa: E402
 
 root = root or f"data/{dataset}"
 name = name or dataset
-summary = stats.dataset_summary(dataset, root, label=name)
+if record:  # counted elsewhere: the record's summary, as it was published
+    summary = json.loads((Path(record) / "summary.json").read_text())
+    made = json.loads((Path(record) / "record.json").read_text())
+    print(f"Recorded: counted at commit {str(made['commit'])[:10]} on {made.get('device') or 'an unnamed machine'}, "
+          f"{str(made.get('made_at', ''))[:10]} ({record}); nothing on this page was computed by this build.")
+else:
+    summary = stats.dataset_summary(dataset, root, label=name)
 label = (f"synthetic faces {name}" if summary["synthetic"] else summary["release"]) + f", data {summary['fingerprint']}"
 print(label)
 if summary["synthetic"]:
     print(f"DATA: {report.SYNTHETIC_TAG} - not a real dataset")
-datasets = [{"name": name, "kind": "live", "synthetic": bool(summary["synthetic"]), "summary": summary}]
+datasets = [{"name": name, "kind": "recorded" if record else "live", "synthetic": bool(summary["synthetic"]),
+             "summary": summary}]
+images = report.images_here(dataset, root, summary, recorded=bool(record))  # None: faces can be drawn from disk
+if images:
+    print(images)
 
 # %% [markdown]
 # ## Tables I and II
@@ -66,7 +82,7 @@ report.computed_table2(datasets)
 # ## Sample faces per class (cf. the paper's Fig. 3)
 
 # %%
-fig = report.sample_grid(dataset, root, label, per_class=per_class)
+fig = None if images else report.sample_grid(dataset, root, label, per_class=per_class)
 
 # %% [markdown]
 # ## Leakage audit
@@ -78,11 +94,19 @@ fig = report.sample_grid(dataset, root, label, per_class=per_class)
 # NBVAL_CHECK_OUTPUT
 report.audit_table(datasets)
 
-# %%
-fig = report.pairs_figure(dataset, root, summary["audit"]["pairs_shown"], label)
+# %% [markdown]
+# The first pairs the audit found (across splits first) by file name, then as thumbnails where the images are here.
 
 # %%
-fig = report.pairs_figure(dataset, root, summary["audit"]["conflicts_shown"], label + ", pairs with two labels")
+report.pairs_table(summary["audit"]["pairs_shown"])
 
 # %%
-write_json(out or Path("runs") / "_datasets" / f"{name}.json", summary)
+fig = None if images else report.pairs_figure(dataset, root, summary["audit"]["pairs_shown"], label)
+
+# %%
+fig = None if images else report.pairs_figure(dataset, root, summary["audit"]["conflicts_shown"],
+                                              label + ", pairs with two labels")
+
+# %%
+if not record:
+    write_json(out or Path("runs") / "_datasets" / f"{name}.json", summary)

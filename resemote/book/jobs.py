@@ -172,13 +172,29 @@ def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
         if e.get("page") and page.is_file():
             shutil.copy(page, runs_out / f"{e['id']}.ipynb")
             restate_page_file(runs_out / f"{e['id']}.ipynb", runs / e["path"])  # its Colab estimate, if it miscounted
+    live = {d["name"] for d in meta["datasets"] if d["kind"] == "live" and d["status"] == "current"}
     for d in meta["datasets"]:
         page = runs / PAGES / f"datasets-{d['name']}.ipynb"
         if d["kind"] == "live" and d["status"] == "current" and page.is_file():
             shutil.copy(page, data_out / f"{d['name']}.ipynb")
+        elif d["kind"] == "recorded" and d["name"] not in live:  # its record's tables and audit; faces if here
+            record_page(w, d, (runs / d["path"]).parent, data_out / f"{d['name']}.ipynb")
     for folder, what in ((runs_out, "run"), (data_out, "dataset page")):  # the toc's globs must match
         if not any(folder.iterdir()):
             (folder / "none.md").write_text(f"# No {what}s\n\nNo {what} has been made in this build.\n")
+
+
+def record_page(w: Workflow, d: dict, record: Path, out: Path) -> None:
+    """A recorded dataset's page: notebooks/datasets.ipynb on its record (computing nothing), its faces drawn
+    only where the same data is under data/<name>; a page that fails is left out, said in one line."""
+    from resemote.data.classes import TITLES
+    try:
+        execute(ROOT / "notebooks" / "datasets.ipynb", out,
+                {"dataset": d["name"], "name": d["name"], "record": repo_relative(record),
+                 "root": repo_relative(w.dataset_root(d["name"]))},
+                title=f"Dataset: {TITLES.get(d['name'], d['name'])} (recorded)")
+    except SystemExit as e:
+        print(f"the page of recorded dataset {d['name']} is left out: {e}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

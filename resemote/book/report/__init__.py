@@ -14,18 +14,19 @@ from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG
 from resemote.book.report.claims import claims_table, load_label_counts, verdict_counts
 from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes,
                                         ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
-from resemote.book.report.figures import (confusion_grid, matrix_figure, pairs_figure, plot_confusion, plot_history,
-                                          sample_grid, sensitivity_figure)
+from resemote.book.report.figures import (confusion_grid, history_grid, images_here, matrix_figure, pairs_figure,
+                                          plot_confusion, plot_history, sample_grid, sensitivity_figure)
 from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
-                                          leak_groups, leak_points, leak_reading, leak_table, load_near_precision,
-                                          missing_fractions, near_precision_table, score_text)
+                                          leak_groups, leak_plan_text, leak_points, leak_reading, leak_table,
+                                          load_near_precision, missing_fractions, near_precision_table, score_text)
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
                                                setup_table)
-from resemote.book.report.tables import (ablation_table, audit_table, baselines_table, benchmarks_table, cam_figures,
-                                         commands_table, compute_table, computed_table1, computed_table2, cross_matrix,
-                                         load_benchmarks, metrics_table, missing_real, pairs_table, per_class_table,
-                                         provenance_table, released_table, results_table, sensitivity_points)
+from resemote.book.report.tables import (ablation_substitute_note, ablation_table, audit_table, baselines_table,
+                                         benchmarks_table, cam_figures, commands_table, compute_table, computed_table1,
+                                         computed_table2, cross_caption, cross_matrix, load_benchmarks, metrics_table,
+                                         missing_real, pairs_table, per_class_table, profiles_table, provenance_table,
+                                         released_table, results_table, sensitivity_points)
 
 __all__ = [
     "agreement_by_class",
@@ -41,6 +42,7 @@ __all__ = [
     "NOT_RUN",
     "SYNTHETIC_TAG",
     "TITLES",
+    "ablation_substitute_note",
     "ablation_table",
     "accuracy_cell",
     "audit_table",
@@ -57,10 +59,13 @@ __all__ = [
     "computed_table2",
     "config_table",
     "confusion_grid",
+    "cross_caption",
     "cross_matrix",
     "data_root",
     "dataset_label",
     "fer2013_permutation",
+    "history_grid",
+    "images_here",
     "index_meta",
     "is_permutation",
     "layer_table",
@@ -81,6 +86,7 @@ __all__ = [
     "per_class_table",
     "plot_confusion",
     "plot_history",
+    "profiles_table",
     "provenance_table",
     "released_table",
     "results_table",
@@ -99,6 +105,7 @@ __all__ += [  # the leakage section (report/leakage.py)
     "clean_score",
     "dose_response_figure",
     "leak_groups",
+    "leak_plan_text",
     "leak_points",
     "leak_reading",
     "leak_table",

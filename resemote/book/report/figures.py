@@ -60,32 +60,107 @@ def plot_confusion(run: Run, ax=None, normalize: bool = True, title: str | None 
                 xticklabels=classes, yticklabels=classes, vmin=0, vmax=1 if normalize else None,
                 annot_kws={"size": 7})
     ax.set(xlabel="predicted", ylabel="true")
+    ax.tick_params(axis="y", labelrotation=0)  # seaborn may stand long class names on end, into each other
+    ax.tick_params(axis="x", labelrotation=90)
     ax.set_title(title or run_title(run), fontsize=8)
     return ax.figure
 
 
-def confusion_grid(entries: list[Entry], per_row: int = 3):
-    """One confusion matrix per finished run (live, recorded, synthetic: each labelled), like Fig. 4."""
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+    return "\n".join(textwrap.fill(line, width, break_on_hyphens=False, break_long_words=False)
+                     for line in text.splitlines())
+
+
+def panel_title(e: Entry, width: int = 56) -> str:
+    """A small-multiple panel's title: the data and budget, the run id and what kind of run it is, wrapped to
+    `width` characters a line so that neighbouring panels' titles never run into each other."""
+    if e.synthetic:
+        stands = ", ".join(TITLES[d] for d in e.info.get("stands_in_for", []))
+        return _wrap(f"{e.id}\n[{SYNTHETIC_TAG}; stand-in for {stands}]", width)
+    m = e.metrics
+    kind = f"recorded, {m['device'].split(' (')[0]}, commit {str(m['git_commit'])[:7]}" if e.recorded else "this build"
+    budget = e.info.get("budget", "")
+    return _wrap(f"{TITLES.get(m['dataset'], m['dataset'])}{', ' + budget if budget else ''}\n{e.id}\n[{kind}]", width)
+
+
+def confusion_grid(entries: list[Entry], per_row: int = 3, synthetic: bool | None = None):
+    """One confusion matrix per finished run (live, recorded, synthetic: each labelled), like Fig. 4;
+    `synthetic=False`: the real-data runs only (None where there is none)."""
     plt = _plt()
-    done = [e for e in entries if e.finished]
+    done = [e for e in entries if e.finished and (synthetic is None or e.synthetic == synthetic)]
     if not done:
         return None
     rows = -(-len(done) // per_row)
     cols = min(per_row, len(done))
-    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.8 * cols, 5.0 * rows), squeeze=False)
     for ax in axes.ravel()[len(done):]:
         ax.axis("off")
     for e, ax in zip(done, axes.ravel()):
-        if e.synthetic:
-            stands = ", ".join(TITLES[d] for d in e.info.get("stands_in_for", []))
-            title = f"{e.id}\n[{SYNTHETIC_TAG}; stand-in for {stands}]"
-        else:
-            m = e.metrics
-            kind = f"recorded, {m['device'].split(' (')[0]}, commit {str(m['git_commit'])[:7]}" if e.recorded else "this build"
-            title = f"{TITLES.get(m['dataset'])}, {e.info.get('budget', '')}\n{e.id} [{kind}]"
-        plot_confusion(e.run, ax, title=title)
-    fig.tight_layout()
+        plot_confusion(e.run, ax, title=panel_title(e))
+    fig.tight_layout(h_pad=2.0, w_pad=2.5)
     return fig
+
+
+def history_grid(entries: list[Entry], per_row: int = 3):
+    """Small multiples of the real-data runs' training curves (history.csv), one column per run: loss above,
+    accuracy below, training and validation, each panel titled with its data, budget, run and kind. Synthetic
+    runs are never drawn here (their own pages show theirs); None where no real run has finished."""
+    plt = _plt()
+    done = [e for e in entries if e.finished and not e.synthetic and e.run.history]
+    if not done:
+        return None
+    cols = min(per_row, len(done))
+    blocks = -(-len(done) // per_row)
+    fig, axes = plt.subplots(2 * blocks, cols, figsize=(4.6 * cols, 5.6 * blocks), squeeze=False)
+    for k in range(blocks * cols):
+        top, bottom = axes[2 * (k // cols)][k % cols], axes[2 * (k // cols) + 1][k % cols]
+        if k >= len(done):
+            top.axis("off")
+            bottom.axis("off")
+            continue
+        e = done[k]
+        h = pd.DataFrame(e.run.history)
+        top.plot(h["epoch"], h["train_loss"], "o-", ms=3, label="train")
+        top.plot(h["epoch"], h["val_loss"], "s-", ms=3, label="validation")
+        bottom.plot(h["epoch"], h["train_acc"] * 100, "o-", ms=3, label="train")
+        bottom.plot(h["epoch"], h["val_acc"] * 100, "s-", ms=3, label="validation")
+        best = e.metrics.get("best_epoch")
+        if best:
+            bottom.axvline(best, color="grey", lw=0.8, ls=":", label=f"selected epoch ({best})")
+        top.set_title(panel_title(e), fontsize=8)
+        top.set_ylabel("cross-entropy", fontsize=8)
+        bottom.set(xlabel="epoch")
+        bottom.set_ylabel("accuracy (%)", fontsize=8)
+        for a in (top, bottom):
+            a.grid(alpha=0.3)
+            a.tick_params(labelsize=7)
+            a.xaxis.get_major_locator().set_params(integer=True)
+        bottom.legend(fontsize=7)
+    fig.tight_layout(h_pad=1.2, w_pad=2.0)
+    return fig
+
+
+def images_here(name: str, root: str | Path, summary: dict, recorded: bool = True) -> str | None:
+    """None where the faces of a dataset summary can be drawn from the data at `root`: a live summary was computed
+    from it; a recorded one only where the copy here has the recorded data fingerprint. Otherwise the one line
+    that says why no face is shown (a record holds counts and file names only, never an image)."""
+    if not recorded:
+        return None
+    from resemote.errors import ResEmoteError
+    title = summary.get("title") or TITLES.get(name, name)
+    if not Path(root).is_dir():
+        return (f"No faces shown: {title}'s images are not on disk here, and a record holds counts and file names "
+                f"only; with the dataset under data/{name}, this page draws its sample faces and the audit's pairs.")
+    from resemote.data.splits import data_fingerprint
+    try:
+        fp = data_fingerprint(name, root)
+    except ResEmoteError as e:
+        return f"No faces shown: the copy of {title} on disk here could not be read ({e})."
+    if fp != summary.get("fingerprint"):
+        return (f"No faces shown: the copy of {title} on disk here (data {fp}) is not the recorded one "
+                f"(data {summary.get('fingerprint')}).")
+    return None
 
 
 def sample_grid(name: str, root: str | Path, label: str, per_class: int = 4, seed: int = 0, split: str = "train"):
@@ -148,6 +223,7 @@ def pairs_figure(name: str, root: str | Path, pairs: list[dict], label: str, lim
 def sensitivity_figure(points: pd.DataFrame, title: str):
     """Test accuracy against batch size (one line per data kind) and validation accuracy against epochs."""
     plt = _plt()
+    from matplotlib.ticker import NullLocator
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.3))
     for (kind, group) in points[points["axis"] == "batch_size"].groupby("data"):
         g = group.sort_values("value")
@@ -157,6 +233,7 @@ def sensitivity_figure(points: pd.DataFrame, title: str):
         ax[1].plot(g["value"], g["accuracy"], "o-", label=kind)
     ax[0].set(xscale="log", xlabel="batch size", ylabel="test accuracy (%)", title="batch size")
     ax[0].set_xticks([16, 32, 64, 128], labels=["16", "32", "64", "128"])
+    ax[0].xaxis.set_minor_locator(NullLocator())  # a log axis labels minor ticks too (3x10^1 ...) over the majors
     ax[1].set(xlabel="epochs", ylabel="best validation accuracy (%)", title="epochs (from one run's history)")
     for a in ax:
         a.grid(alpha=0.3)

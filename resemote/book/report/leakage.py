@@ -113,7 +113,8 @@ def _group(e: Entry) -> str:
 
 def leak_points(entries: list[Entry]) -> pd.DataFrame:
     """One row per finished leak-experiment run, series and test subset: group (data and budget), copies ('as-is',
-    'released'), fraction leaked, subset (all / leaked / clean test images), accuracy, interval and n (%), run."""
+    'released'), fraction leaked, subset (all / leaked / clean test images), accuracy, interval and n (%), run, and
+    the run's training accuracy (%) in its last epoch (history.csv; None without a history) and its epochs."""
     rows = []
     for exp in LEAK_EXPERIMENTS:
         for e in select(entries, experiment=exp):
@@ -126,15 +127,17 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
             subsets = {"all": {"accuracy": m["test_accuracy"], "ci95": m["test_accuracy_ci95"],
                                "n": sum(sum(r) for r in m["confusion_matrix"])},
                        "leaked": leak.get("leaked"), "clean": leak.get("clean") or m.get("clean_test")}
+            hist = e.run.history if e.run else []
+            train_acc = hist[-1]["train_acc"] * 100 if hist else None  # its last epoch, leaked images included
             for name, s in subsets.items():
                 if not s or s.get("accuracy") is None:
                     continue
                 rows.append({"group": _group(e), "synthetic": e.synthetic, "copies": series, "fraction": f,
                              "subset": name, "accuracy": s["accuracy"] * 100, "low": s["ci95"][0] * 100,
                              "high": s["ci95"][1] * 100, "n": s["n"], "run": e.id, "recorded": e.recorded,
-                             "dataset": m["dataset"]})
+                             "dataset": m["dataset"], "train_acc": train_acc, "epochs": len(hist)})
     return pd.DataFrame(rows, columns=["group", "synthetic", "copies", "fraction", "subset", "accuracy", "low", "high",
-                                       "n", "run", "recorded", "dataset"])
+                                       "n", "run", "recorded", "dataset", "train_acc", "epochs"])
 
 
 def leak_table(points: pd.DataFrame) -> pd.DataFrame:
@@ -236,6 +239,9 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
         else:
             out.append(f"On the leaked images themselves the runs scored {_and(leaked)}, on their clean ones "
                        f"{_and(clean)}" + ("; every run did better on what it had seen." if seen_better else "."))
+        fitted = _fit_sentence(q)
+        if fitted:
+            out.append(fitted)
         # one run per fraction: say which changes stand out from their own uncertainty
         overlap = [r["low"] <= hi0 and lo0 <= r["high"] for r in alls]
         if len(fs) == 1:
@@ -261,6 +267,27 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
     return " ".join(out)
 
 
+FITTED = 90.0  # % of its own training images right in its last epoch: below it, a network has not fitted them
+
+
+def _fit_sentence(q: pd.DataFrame) -> str:
+    """How far the series' runs had fitted their training images (leaked ones included), from the training accuracy
+    of each run's last epoch: a leak is recalled only once the network fits what it trained on."""
+    runs = q[q["subset"] == "all"].dropna(subset=["train_acc"])
+    if not len(runs):
+        return ""
+    lo, hi = runs["train_acc"].min(), runs["train_acc"].max()
+    span = f"{lo:.1f}%" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f}%"
+    ep = sorted({int(x) for x in runs["epochs"]})
+    when = f"In the last of its {ep[0]} epoch{'s' if ep[0] != 1 else ''}" if len(ep) == 1 else "In its last epoch"
+    text = (f"{when}, {'each run' if len(runs) > 1 else 'the run'} classified {span} of its own training images "
+            f"correctly (history.csv; in a leaked run, the leaked ones among them)")
+    if hi < FITTED:
+        return text + (": the network had not fitted its training images, so it had not learnt the leaked ones by "
+                       "heart either, and a leak could buy little.")
+    return text + ": the network had fitted its training images, the leaked ones among them."
+
+
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
     """The fractions of a group's planned leak runs that have not finished (nothing leaked counts as 0)."""
     es = [e for e in _leak_entries(entries) if _group(e) == group]
@@ -278,6 +305,21 @@ def _leak_entries(entries: list[Entry]) -> list[Entry]:
     every experiment it once stood in, and counted here it made a group of its old budget that would never run."""
     return [e for e in entries if set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params
             and not e.superseded]
+
+
+def leak_plan_text(entries: list[Entry], present: bool) -> str:
+    """What this build does about the real-data doses when none is waiting to be made (the commands table is empty):
+    whether FER2013 is here to plan them, and which of the doses shown are recorded runs made elsewhere."""
+    done = [e for e in _leak_entries(entries) if e.finished and not e.synthetic]
+    rec = sorted({f"{experiment_settings(e.params).get('leak_test_fraction', 0.0):.0%}" for e in done if e.recorded},
+                 key=lambda f: float(f.rstrip("%")))
+    shown = (f"The real-data doses shown above ({_and(rec)} leaked) are recorded runs, made elsewhere and named in "
+             "their captions. " if rec else "")
+    if present:
+        return shown + "Every planned real-data run of the leak experiment has finished."
+    return shown + ("FER2013 is not under data/fer2013 here, so this build plans no real-data dose of its own; with "
+                    "it there, `make book` trains them (the reduced budget on a CPU) and this section lists any "
+                    "missing one with its command.")
 
 
 def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:

@@ -112,13 +112,14 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
                    substitutes: tuple[str, ...] = ("fer2013",)) -> pd.DataFrame:
     """Table IV: the paper's accuracy and 'loss' per configuration beside ours (accuracy %, test
     cross-entropy) on the real data (per profile, each with its accuracy on the clean test images only:
-    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in. A dataset of `substitutes` that
-    the plan runs the ablation on (paper protocol) gets its own column, labelled as standing in for the
-    paper's RAF-DB: it never fills RAF-DB's."""
+    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in. Each dataset of `substitutes` gets
+    its own column (paper protocol; 'not run' until it has run), labelled as standing in for the paper's RAF-DB:
+    it never fills RAF-DB's."""
     from resemote.book.report.leakage import clean_cell
     rows = []
-    subs = [d for d in substitutes if d != dataset and select(entries, experiment="table4", dataset=d,
-                                                                synthetic=False, profile="paper", finished=False)]
+    # Every substitute has its column, run or not (a missing result shows as missing; `ablation_substitute_note`
+    # says what makes it), so that the chapter's promise of a FER2013 column holds in every build.
+    subs = [d for d in substitutes if d != dataset]
     # The paper's protocol always has its column (missing shows as "not run"); another real-data profile only
     # where the plan runs Table IV with it, so that no column waits for runs no command would make.
     profiles = {p: label for p, label in PROFILE_ROWS.items()
@@ -140,6 +141,30 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
                                             f"{s[0].info['synthetic']['n_train']} img." if s else "-")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def ablation_substitute_note(entries: list[Entry], substitutes: tuple[str, ...] = ("fer2013",),
+                             dataset: str = "rafdb") -> str:
+    """One line per substitute column of `ablation_table`: how many of its configurations have run, and, where
+    some have not, what makes them (the plan's runs of it, or the dataset and profile it needs)."""
+    out = []
+    for d in substitutes:
+        if d == dataset:
+            continue
+        done = {e.info.get("config") for e in select(entries, experiment="table4", dataset=d, synthetic=False,
+                                                      profile="paper")}
+        planned = [e for e in select(entries, experiment="table4", dataset=d, synthetic=False, profile="paper",
+                                     finished=False) if not e.finished]
+        have = f"{TITLES[d]} column ({SUBSTITUTE}): {len(done)} of {len(paper.TABLE_IV)} configurations run"
+        if len(done) == len(paper.TABLE_IV):
+            out.append(have + ".")
+        elif planned:
+            out.append(have + f"; {len(planned)} planned run{'s' if len(planned) != 1 else ''} of it "
+                              "not made yet, each with its command on the All runs page.")
+        else:
+            out.append(have + f"; this build plans none: they need {TITLES[d]} under data/{d} and the paper's "
+                              "budget (`make book PROFILE=paper`, 80 epochs, three seeds: a GPU's job).")
+    return " ".join(out)
 
 
 def baselines_table(entries: list[Entry], dataset: str, synthetic: bool, experiment: str = "baselines") -> pd.DataFrame:
@@ -216,6 +241,19 @@ def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path
     cols = own + sorted({c for _, c in cells} - set(own))
     return pd.DataFrame([[statistics.mean(cells[r, c]) if (r, c) in cells else float("nan") for c in cols]
                          for r in rows], index=pd.Index(rows, name="trained on"), columns=cols)
+
+
+def cross_caption(entries: list[Entry], synthetic: bool = False) -> str:
+    """The caption of `cross_matrix`: what kind of runs its rows are (this build's, recorded, or both) and the
+    runs themselves, named (`base.caption`)."""
+    from resemote.book.report.base import caption
+    runs = select(entries, experiment="table3", config="C1", synthetic=synthetic)
+    if synthetic:
+        return caption(f"Test accuracy (%) across datasets ({SYNTHETIC_TAG}).", runs)
+    rec, live = any(e.recorded for e in runs), any(not e.recorded for e in runs)
+    kind = ("this build's runs and recorded runs (each recorded row says so)" if rec and live else
+            "recorded runs, made elsewhere; their records carry these results" if rec else "this build's runs")
+    return caption(f"Test accuracy (%) across datasets (real data: {kind}).", runs)
 
 
 def cam_figures(entries: list[Entry], root: str | Path | None = None) -> list[tuple[Entry, Path]]:
@@ -362,18 +400,58 @@ def load_benchmarks(folder: str | Path | None = None) -> list[tuple[str, dict]]:
     return out
 
 
+def _bench_value(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    return f"{v:.3g}" if isinstance(v, (int, float)) else str(v)
+
+
 def benchmarks_table(benchmarks: list[tuple[str, dict]]) -> pd.DataFrame:
-    """One row per recorded benchmark file (benchmarks/*.json), as `resemote bench --json` wrote it."""
+    """One row per recorded benchmark file (benchmarks/*.json): `resemote bench --json`'s training rates, or,
+    for a per-layer timing (benchmarks/cpu_layers.py), the rates its whole-step times give (batch / step time).
+    A value a file does not hold shows as '-', never as NaN."""
     rows = []
     for name, b in benchmarks:
         inf = b.get("inference") or {}
-        rows.append({"file": f"benchmarks/{name}", "device": b.get("device"), "torch": b.get("torch_version"),
-                     "train images/s (fast)": (b.get("fast") or {}).get("images_per_s"),
-                     "train images/s (baseline)": (b.get("baseline") or {}).get("images_per_s"),
-                     "speed-up": b.get("speedup"),
-                     "inference": ", ".join(f"{k} {v:.3g}" if isinstance(v, (int, float)) else f"{k} {v}"
-                                            for k, v in inf.items() if not isinstance(v, (dict, list)))})
+        fast, base, kind = (b.get("fast") or {}).get("images_per_s"), (b.get("baseline") or {}).get("images_per_s"), \
+            "resemote bench: fast path vs a released-code-style pipeline"
+        step = b.get("step") or {}
+        if fast is None and isinstance(step.get("fast"), dict) and b.get("batch"):
+            ms = {k: (step.get(k) or {}).get("step") for k in ("fast", "plain")}
+            fast, base = (b["batch"] * 1000 / ms[k] if ms[k] else None for k in ("fast", "plain"))
+            kind = f"per-layer timing (benchmarks/cpu_layers.py): one step of batch {b['batch']}, fast vs plain layers"
+        speedup = b.get("speedup", fast / base if fast and base else None)
+        rows.append({"file": f"benchmarks/{name}", "kind": kind, "device": b.get("device") or "-",
+                     "torch": b.get("torch_version") or "-",
+                     "train images/s (fast)": f"{fast:.1f}" if fast else "-",
+                     "train images/s (baseline)": f"{base:.1f}" if base else "-",
+                     "speed-up": f"{speedup:.2f}" if speedup else "-",
+                     "inference": ", ".join(f"{k} {_bench_value(v)}" for k, v in inf.items()
+                                            if not isinstance(v, (dict, list))) or "-"})
     return pd.DataFrame(rows)
+
+
+def profiles_table(profiles: dict[str, dict]) -> pd.DataFrame:
+    """The run plan's profiles (runs.yml), one row each: a setting a profile leaves to its protocol says so (the
+    learning rate, with the protocol's value), one it does not have says '-': never NaN."""
+    from resemote.training.protocols import PROTOCOLS
+    keys = list(dict.fromkeys(k for p in profiles.values() for k in p))
+    rows = {}
+    for name, p in profiles.items():
+        row = {}
+        for k in keys:
+            v = p.get(k)
+            if k == "lr" and v is None and p.get("protocol") in PROTOCOLS:
+                v = f"the protocol's ({PROTOCOLS[p['protocol']].lr:g})"
+            elif k == "synthetic":
+                v = ("- (the real data)" if not v else
+                     f"{v['n_train']:,} train / {v['n_val']:,} val / {v['n_test']:,} test images, seed {v['seed']}"
+                     if all(x in v for x in ("n_train", "n_val", "n_test", "seed")) else str(v))
+            elif isinstance(v, list):
+                v = ", ".join(str(x) for x in v)
+            row[k] = "-" if v is None else str(v)
+        rows[name] = row
+    return pd.DataFrame(rows).T
 
 
 __all__ = ["device_kind"]
