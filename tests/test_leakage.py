@@ -323,6 +323,12 @@ def _leak_runs(tmp_path: Path) -> list[dict]:
     return out
 
 
+# the FAKE runs' history.csv (tests/test_report.py): training accuracy 20% then 40% in their two epochs
+FITTED_2 = ("In the last of their 2 epochs, the runs classified 40.0% of their own training images correctly "
+            "(history.csv; in a leaked run, the leaked ones among them): the network had not fitted its training "
+            "images, so it had not learnt the leaked ones by heart either, and a leak could buy little. ")
+
+
 def test_the_leak_section_reads_its_runs(tmp_path):
     from resemote.book import report
     (tmp_path / "index.json").write_text(json.dumps({"runs": _leak_runs(tmp_path), "datasets": [],
@@ -347,6 +353,7 @@ def test_the_leak_section_reads_its_runs(tmp_path):
                        "test images from 40.00% (nothing leaked) to 45.00% (+5.00 points) and 65.00% (+25.00 points): "
                        "it rose with every larger dose. On the leaked images themselves the runs scored 90.00% and "
                        "95.00%, on their clean ones 39.00% and 37.00%; every run did better on what it had seen. "
+                       + FITTED_2 +
                        "No leaked run's 95% interval on all test images overlaps the clean run's (39.00-41.00%).")
     near = points.copy()
     top = (near["fraction"] == 0.5) & (near["subset"] == "all")
@@ -359,7 +366,7 @@ def test_the_leak_section_reads_its_runs(tmp_path):
     assert report.leak_reading(one, g) == (
         "Leaking 50% of the test images into training as they are moved the accuracy on all test images from "
         "40.00% (nothing leaked) to 40.50% (+0.50 points). On the leaked images themselves it was 95.00%, on the "
-        "clean ones 37.00%. The two runs' 95% intervals on all test images (39.00-41.00% and 39.50-41.50%) overlap: "
+        "clean ones 37.00%. " + FITTED_2 + "The two runs' 95% intervals on all test images (39.00-41.00% and 39.50-41.50%) overlap: "
         "with one run each, this change is not told apart from run-to-run noise.")
     cmds = report.commands_table(entries, experiment="leakage")
     assert list(cmds["status"]) == ["not run"]
@@ -427,3 +434,51 @@ def test_clean_cells_rescore_or_say_what_is_missing(tmp_path):
     # without an audited copy of the same data here, the cell says so
     assert "no audited copy of RAF-DB with data FAKEFP" in report.results_table(entries).loc[
         "this companion, reduced budget: clean test images only: accuracy (%), 95% CI, n", "RAF-DB"]
+
+
+def test_the_reading_says_how_far_the_runs_fitted_their_training_images(tmp_path):
+    """The CPU doses hardly moved the score; the runs' own training accuracy (history.csv) says why."""
+    from resemote.book import report
+    runs = _leak_runs(tmp_path)
+    last = {0.0: 0.407, 0.1: 0.4046, 0.5: 0.4311}          # FAKE last-epoch training accuracies
+    for e in runs:
+        f = e.get("params", {}).get("leak_test_fraction", 0.0)
+        if e["status"] == "current" and e["kind"] == "live":
+            (Path(e["path"]) / "history.csv").write_text(
+                "epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n"
+                + "".join(f"{k},0.001,1.9,{last[f] - 0.01 * (9 - k):.4f},1.8,0.3,1.0\n" for k in range(1, 10)))
+    (tmp_path / "index.json").write_text(json.dumps({"runs": runs, "datasets": [], "present": []}))
+    entries = report.load_entries(tmp_path)
+    points = report.leak_points(entries)
+    assert sorted(points.loc[points["subset"] == "all", "train_acc"].round(2)) == [40.46, 40.7, 43.11]
+    g = report.leak_groups(entries)[0]
+    reading = report.leak_reading(points, g)
+    assert ("In the last of their 9 epochs, the runs classified 40.5-43.1% of their own training images correctly "
+            "(history.csv; in a leaked run, the leaked ones among them): the network had not fitted its training "
+            "images") in reading
+    fitted = points.copy()
+    fitted["train_acc"] = 97.5                              # had they fitted them, the sentence says that instead
+    assert ("the runs classified 97.5% of their own training images correctly (history.csv; in a leaked run, the "
+            "leaked ones among them): the network had fitted its training images, the leaked ones among them."
+            ) in report.leak_reading(fitted, g)
+    assert "training images correctly" not in report.leak_reading(points.assign(train_acc=None), g)
+
+
+def test_the_leak_section_says_which_doses_are_recorded(tmp_path):
+    from resemote.book import report
+    from test_report import fake_run
+    runs = _leak_runs(tmp_path)
+    (tmp_path / "index.json").write_text(json.dumps({"runs": runs, "datasets": []}))
+    live = report.leak_plan_text(report.load_entries(tmp_path), present=False)
+    assert live.startswith("FER2013 is not under data/fer2013 here, so this build plans no real-data dose of its own")
+    rec = fake_run(tmp_path, "fer2013-leak-0.25-rec-FAKE", dataset="fer2013", config="C1", acc=0.46, synthetic=False,
+                   experiments=["leakage"], stands_in_for=["fer2013"], profile="reduced", epochs=9, kind="recorded")
+    _edit(Path(rec["path"]), train_subset=7000, leak_test_fraction=0.25, leak_copies="as-is")
+    (tmp_path / "index.json").write_text(json.dumps({"runs": runs + [rec], "datasets": []}))
+    text = report.leak_plan_text(report.load_entries(tmp_path), present=False)
+    assert text.startswith("The real-data doses shown above (25% leaked) are recorded runs, made elsewhere and named "
+                           "in their captions. FER2013 is not under data/fer2013 here, so this build plans no "
+                           "real-data dose of its own")
+    assert "the real-data doses are not planned" not in text
+    assert report.leak_plan_text(report.load_entries(tmp_path), present=True).endswith(
+        "Every planned real-data run of the leak experiment has finished.")

@@ -210,8 +210,9 @@ def test_table_iv_headers_fit_a_1280px_page(runs: Path):
     # characters widens its column past 680/9 px and pushes the last column out of view (seen in Chromium).
     t4 = report.ablation_table(report.load_entries(runs))
     # No reduced-budget Table IV run is planned in this fixture (nor in runs.yml), so those columns are left out;
-    # with them (tests/test_book.py's tiny plan) there are eleven. Each real-data profile has a clean-test column.
-    assert len(t4.columns) == 9 and not any("reduced" in c for c in t4.columns)
+    # with them (tests/test_book.py's tiny plan) there are twelve. Each real-data profile has a clean-test column,
+    # and FER2013 in place of RAF-DB always has its own (the chapter promises it; 'not run' until run).
+    assert len(t4.columns) == 10 and not any("reduced" in c for c in t4.columns)
     long_words = {w for c in t4.columns for w in c.split() if len(w) > 10}
     assert not long_words, long_words
     assert any("synthetic" in c for c in t4.columns[-3:])              # the stand-in columns stay labelled
@@ -274,3 +275,72 @@ def test_fer2013_substitutes_have_their_own_columns_never_raf_db_cells(tmp_path:
     pts = report.sensitivity_points(entries, synthetic=False, dataset="fer2013")
     assert set(pts["data"]) == {"FER2013, paper protocol"} and len(pts[pts["axis"] == "batch_size"]) == 4
     assert report.sensitivity_points(entries, synthetic=False).empty          # nothing on RAF-DB
+
+
+# --- defects a reader found: a promised column, a caption, NaN cells ----------------------------------------------
+def test_the_ablation_keeps_its_fer2013_column_and_says_what_makes_it(runs: Path):
+    entries = report.load_entries(runs)
+    col = "ours acc. (%), FER2013, in place of the paper's RAF-DB"
+    t4 = report.ablation_table(entries).set_index("config")
+    assert col in t4.columns and set(t4[col]) == {report.NOT_RUN}      # no FER2013 table4 run is planned here
+    note = report.ablation_substitute_note(entries)
+    assert note.startswith("FER2013 column (in place of the paper's RAF-DB): 0 of 6 configurations run; this build "
+                           "plans none: they need FER2013 under data/fer2013")
+    # two FAKE FER2013 ablation runs: one finished (C1, 61%), one planned and not run (C2)
+    index = json.loads((runs / "index.json").read_text())
+    index["runs"].append(fake_run(runs, "fer2013-C1-t4-FAKE", dataset="fer2013", config="C1", acc=0.61,
+                                  synthetic=False, experiments=["table4"], stands_in_for=["fer2013"], epochs=80))
+    index["runs"].append({"id": "fer2013-C2-t4-FAKE", "kind": "live", "status": "not run", "error": None,
+                          "dataset": "fer2013", "config": "C2", "seed": 0, "profile": "paper", "synthetic": None,
+                          "experiments": ["table4"], "stands_in_for": ["fer2013"], "params": {}, "command": "FAKE",
+                          "path": "y"})
+    (runs / "index.json").write_text(json.dumps(index))
+    entries = report.load_entries(runs)
+    t4 = report.ablation_table(entries).set_index("config")
+    assert t4.loc["C1", col] == "61.00" and t4.loc["C2", col] == report.NOT_RUN
+    assert report.ablation_substitute_note(entries) == (
+        "FER2013 column (in place of the paper's RAF-DB): 1 of 6 configurations run; 1 planned run of it not made "
+        "yet, each with its command on the All runs page.")
+
+
+def test_the_cross_caption_says_whose_runs_its_rows_are(runs: Path):
+    entries = report.load_entries(runs)
+    live = [e for e in entries if e.id == "rafdb-C1-s0-FAKE"]
+    rec = [e for e in entries if e.id == "fer2013-C1-rec-FAKE"]
+    assert "this build's runs" not in report.cross_caption(rec)
+    assert report.cross_caption(rec).startswith("Test accuracy (%) across datasets (real data: recorded runs, made "
+                                                "elsewhere; their records carry these results). Source: runs "
+                                                "fer2013-C1-rec-FAKE (recorded: commit fakefakefa")
+    assert report.cross_caption(live).startswith("Test accuracy (%) across datasets (real data: this build's runs). "
+                                                 "Source: runs rafdb-C1-s0-FAKE (commit fakefakefa)")
+    assert "this build's runs and recorded runs" in report.cross_caption(live + rec)
+    assert report.SYNTHETIC_TAG in report.cross_caption(entries, synthetic=True)
+
+
+def test_no_nan_in_the_benchmarks_and_the_profiles(tmp_path: Path):
+    bench = {"device": "cpu (FAKE)", "torch_version": "FAKE", "fast": {"images_per_s": 40.0},
+             "baseline": {"images_per_s": 16.0}, "speedup": 2.5,
+             "inference": {"batch1_ms": 13.7, "bf16_autocast": False, "nested": {"x": 1}}}
+    layers = {"device": "cpu (FAKE)", "torch_version": "FAKE", "batch": 16,      # a per-layer timing file
+              "step": {"plain": {"step": 800.0}, "fast": {"step": 400.0}}}
+    other = {"device": "cpu (FAKE)"}                                           # a file with neither
+    t = report.benchmarks_table([("a.json", bench), ("b.json", layers), ("c.json", other)]).set_index("file")
+    html = report.table(t.reset_index(), "FAKE").to_html()
+    assert "nan" not in html.lower()
+    assert t.loc["benchmarks/a.json", "train images/s (fast)"] == "40.0"
+    assert t.loc["benchmarks/a.json", "speed-up"] == "2.50"
+    assert t.loc["benchmarks/a.json", "inference"] == "batch1_ms 13.7, bf16_autocast no"
+    # 16 images in 400 ms and in 800 ms: 40 and 20 images/s, a speed-up of 2
+    assert list(t.loc["benchmarks/b.json", ["train images/s (fast)", "train images/s (baseline)", "speed-up"]]) == \
+        ["40.0", "20.0", "2.00"]
+    assert t.loc["benchmarks/b.json", "kind"].startswith("per-layer timing")
+    assert list(t.loc["benchmarks/c.json", ["train images/s (fast)", "speed-up", "inference"]]) == ["-", "-", "-"]
+    profiles = {"paper": {"protocol": "paper", "epochs": 80, "seeds": [0, 1, 2]},
+                "demo": {"protocol": "paper", "epochs": 8, "lr": 0.01, "seeds": [0], "device": "cpu",
+                         "synthetic": {"n_train": 560, "n_val": 140, "n_test": 280, "seed": 0}}}
+    p = report.profiles_table(profiles)
+    assert "nan" not in report.table(p, "FAKE", index=True).to_html().lower()
+    assert p.loc["paper", "lr"] == "the protocol's (0.001)" and p.loc["demo", "lr"] == "0.01"
+    assert p.loc["paper", "device"] == "-" and p.loc["paper", "seeds"] == "0, 1, 2"
+    assert p.loc["paper", "synthetic"] == "- (the real data)"
+    assert p.loc["demo", "synthetic"] == "560 train / 140 val / 280 test images, seed 0"

@@ -279,9 +279,11 @@ def _fit_sentence(q: pd.DataFrame) -> str:
     lo, hi = runs["train_acc"].min(), runs["train_acc"].max()
     span = f"{lo:.1f}%" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f}%"
     ep = sorted({int(x) for x in runs["epochs"]})
-    when = f"In the last of its {ep[0]} epoch{'s' if ep[0] != 1 else ''}" if len(ep) == 1 else "In its last epoch"
-    text = (f"{when}, {'each run' if len(runs) > 1 else 'the run'} classified {span} of its own training images "
-            f"correctly (history.csv; in a leaked run, the leaked ones among them)")
+    many = len(runs) > 1
+    when = (f"In the last of {'their' if many else 'its'} {ep[0]} epoch{'s' if ep[0] != 1 else ''}" if len(ep) == 1
+            else "In their last epochs")
+    text = (f"{when}, {'the runs' if many else 'the run'} classified {span} of {'their' if many else 'its'} own "
+            f"training images correctly (history.csv; in a leaked run, the leaked ones among them)")
     if hi < FITTED:
         return text + (": the network had not fitted its training images, so it had not learnt the leaked ones by "
                        "heart either, and a leak could buy little.")
