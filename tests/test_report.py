@@ -347,3 +347,15 @@ def test_no_nan_in_the_benchmarks_and_the_profiles(tmp_path: Path):
     assert p.loc["paper", "device"] == "-" and p.loc["paper", "seeds"] == "0, 1, 2"
     assert p.loc["paper", "synthetic"] == "- (the real data)"
     assert p.loc["demo", "synthetic"] == "560 train / 140 val / 280 test images, seed 0"
+
+
+def test_the_audit_table_has_headers_that_wrap():
+    audit = {"summary": {"train-test": 4, "within-train": 1, "val-test": 2}, "kinds": {"exact": 5, "near": 2},
+             "files_in_pairs": 11, "label_conflicts": 1, "pairs_shown": [], "conflicts_shown": []}   # FAKE counts
+    d = [{"kind": "recorded", "synthetic": False, "name": "x",
+          "summary": {"title": "FAKE set", "audit": audit}}]
+    t = report.audit_table(d)
+    assert list(t.columns) == ["train / test", "within train", "val / test", "exact pairs", "near pairs",
+                               "images in a pair", "pairs with two labels"]
+    assert t.loc["FAKE set (recorded)"].tolist() == [4, 1, 2, 5, 2, 11, 1]
+    assert not [w for c in t.columns for w in c.split() if len(w) > 8]   # no header word wider than 'exact pairs'

@@ -70,7 +70,9 @@ def audit_table(datasets: list[dict]) -> pd.DataFrame:
     rows = {}
     for d in datasets:
         a = d["summary"]["audit"]
-        rows[dataset_label(d)] = {**a["summary"], **{f"{k} pairs": n for k, n in a["kinds"].items()},
+        # 'within train', 'train / test': headers that wrap, so that the table fits a 1280 px page
+        split_pairs = {k.replace("within-", "within ").replace("-", " / "): n for k, n in a["summary"].items()}
+        rows[dataset_label(d)] = {**split_pairs, **{f"{k} pairs": n for k, n in a["kinds"].items()},
                                   "images in a pair": a["files_in_pairs"], "pairs with two labels": a["label_conflicts"]}
     return pd.DataFrame(rows).T.fillna(0).astype(int) if rows else pd.DataFrame()
 
