@@ -34,6 +34,19 @@ def test_the_estimate_counts_the_subset_and_the_leaked_test_images():
     assert colab.t4_estimate("C1", SPLITS, epochs=1, train_subset=10_000).n_train == 3000
 
 
+def test_the_counts_are_the_ones_the_leak_experiment_cuts():
+    """Per class, as resemote.leakage cuts them: 10% of 55 + 55 test images is 6 + 6, not 11."""
+    import numpy as np
+    from resemote.leakage import leaked_test_indices, training_subset
+    splits = {"train": {"Angry": 333, "Happy": 667, "Sad": 45}, "val": {"Angry": 10}, "test": {"Angry": 55, "Sad": 55}}
+    train = np.repeat(np.arange(3), [333, 667, 45])
+    test = np.repeat(np.arange(2), [55, 55])
+    e = colab.t4_estimate("C1", splits, epochs=1, train_subset=500, leak_test_fraction=0.1)
+    assert e.leaked == len(leaked_test_indices(test, 0.1, seed=0)) == 12
+    assert e.subset == len(training_subset(train, 500))
+    assert e.n_train == e.subset + 12
+
+
 def test_work_is_written_without_scientific_notation():
     assert [colab._sig(x) for x in (546.63, 3.14159, 0.01234, 12.0)] == ["550", "3.1", "0.012", "12"]
     md = colab.t4_estimate("C1", {"train": {"a": 28709}, "val": {"a": 3589}, "test": {"a": 3589}}, 9).markdown()

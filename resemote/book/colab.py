@@ -93,14 +93,20 @@ def t4_estimate(config: str, splits: dict[str, dict[str, int]], epochs: int, ima
     `resemote.analysis.stats.dataset_stats` gives them); no validation split: VAL_FRACTION of train is carved out.
     The leak experiment's settings (`PlannedRun.experiment()`) count what the run trains on: at most
     `train_subset` training images plus `leak_test_fraction` of the test images (`leak_copies` costs the same)."""
-    n = {s: sum(c.values()) for s, c in splits.items()}
-    n_train, n_test = n.get("train", 0), n.get("test", 0)
-    n_val = n.get("val")
-    if n_val is None:
-        n_val = round(n_train * VAL_FRACTION)
-        n_train -= n_val
-    subset = min(n_train, int(train_subset)) if train_subset else None
-    leaked = round(float(leak_test_fraction or 0) * n_test)
+    # per class, as the loaders and resemote.leakage cut them (resemote.data.stratified_split: each class's share
+    # rounded), so that the counts are the run's own, not a rounding of the totals
+    train = {c: int(k) for c, k in splits.get("train", {}).items()}
+    test = {c: int(k) for c, k in splits.get("test", {}).items()}
+    if "val" in splits:
+        n_val = sum(splits["val"].values())
+    else:
+        carved = {c: round(VAL_FRACTION * k) for c, k in train.items()}
+        n_val, train = sum(carved.values()), {c: k - carved[c] for c, k in train.items()}
+    n_train, n_test = sum(train.values()), sum(test.values())
+    subset = None
+    if train_subset and 0 < int(train_subset) < n_train:
+        subset = sum(round(int(train_subset) / n_train * k) for k in train.values())
+    leaked = sum(round(float(leak_test_fraction or 0) * k) for k in test.values())
     return _estimate(config, image_size, epochs, (subset or n_train) + leaked, n_val, n_test, subset=subset,
                      leaked=leaked)
 
