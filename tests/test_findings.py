@@ -203,4 +203,6 @@ def test_untested_costs_are_the_flops_estimate(findings: report.Findings):
     assert f"FER2013 {est.hours[0]:.1f}-{est.hours[1]:.1f} h (sizes from its images)" in md
     assert "*Estimated* from C1's FLOPs" in md
     assert "https://colab.research.google.com/github/" in md and "notebooks/train.ipynb" in md
-    assert "(100 s" not in md and "fastest FER2013 epoch recorded (fer-9ep-FAKE" in md   # history: 100, 101, 102 s
+    assert "fastest FER2013 epoch recorded took 100 s (cpu (FAKE CPU); run fer-9ep-FAKE)" in md  # 100, 101, 102 s
+    assert "so 80 epochs would take about 2 h per seed" in md                                     # 80 x 100 s
+    assert "no run here has it" in md

@@ -500,11 +500,12 @@ def claims_figure(f: Findings):
     """Small multiples, one per Table III claim: the paper's figure, others' re-run range, and this companion's
     best real result with its 95% interval and budget (or 'no real run'). Records only; nothing synthetic."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(DATASETS), figsize=(11, 2.9), sharey=True)
+    fig, grid = plt.subplots(2, 2, figsize=(7.5, 5.6), sharey=True)
+    axes = list(grid.flat)
     for ax, d in zip(axes, DATASETS):
         claim = paper.RESEMOTENET_ACCURACY[d]
         ax.axhline(claim, color="black", lw=1.5, label="the paper's claim")
-        ax.annotate(f"paper {claim:.2f}", (0.02, claim), xycoords=("axes fraction", "data"), va="bottom", fontsize=8)
+        ax.annotate(f"paper {claim:.2f}", (0.02, claim), xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
         rng = others_range(d)
         if rng:
             ax.axhspan(*rng, color="tab:orange", alpha=0.25, label="others' re-runs of the released code")
@@ -514,18 +515,19 @@ def claims_figure(f: Findings):
             ax.errorbar([0.5], [b.mean], yerr=[[b.mean - b.low], [b.high - b.mean]], fmt="o", color=colour,
                         capsize=4, label="ours, 95% interval")
             ax.annotate(f"ours {b.mean:.2f}\n{b.epochs} epochs" + ("" if b.paper_budget else " (reduced)"),
-                        (0.58, b.mean), va="center", fontsize=8, color=colour)
+                        (0.58, b.mean), va="center", fontsize=9, color=colour)
         else:
-            ax.annotate("no real run yet", (0.5, 0.5), xycoords="axes fraction", ha="center", fontsize=8,
+            ax.annotate("no real run yet", (0.5, 0.5), xycoords="axes fraction", ha="center", fontsize=9,
                         color="grey")
         ax.set_title(TITLES[d], fontsize=10)
         ax.set_xlim(0, 1.2)
         ax.set_xticks([])
     axes[0].set_ylim(30, 100)
-    axes[0].set_ylabel("test accuracy (%)")
+    for ax in grid[:, 0]:
+        ax.set_ylabel("test accuracy (%)")
     handles = {l: h for ax in axes for h, l in zip(*ax.get_legend_handles_labels())}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
@@ -587,7 +589,10 @@ def untested_markdown(f: Findings) -> str:
         lo, hi = e.hours
         total += hi
         est.append(f"{TITLES[d]} {lo:.1f}-{hi:.1f} h (sizes from {src})")
-    lines.append(f"- **The paper's {PAPER_EPOCHS}-epoch budget:** no run here has it. *Estimated* from C1's FLOPs "
+    full = [SHORT[d] for d in TRAINED if (b := best_result(f, d)) and b.paper_budget]
+    have = (f"{_and(full)} {'has' if len(full) == 1 else 'have'} {PAPER_EPOCHS}-epoch runs, the rest none"
+            if full else "no run here has it")
+    lines.append(f"- **The paper's {PAPER_EPOCHS}-epoch budget:** {have}. *Estimated* from C1's FLOPs "
                  f"(not measured), one {PAPER_EPOCHS}-epoch C1 run takes on a Colab T4 (peak {T4_FP32_TFLOPS} TFLOPS, "
                  f"assumed {UTILISATION[0]:.0%}-{UTILISATION[1]:.0%} used): " + "; ".join(est)
                  + f"; three seeds of all four, at most about {3 * total:.0f} GPU hours. "
@@ -595,8 +600,8 @@ def untested_markdown(f: Findings) -> str:
     cpu = _cpu_epoch(f)
     if cpu:
         s, e = cpu
-        lines.append(f"- **On a CPU**, for scale: the fastest FER2013 epoch recorded ({e.id}, {e.metrics['device']}) "
-                     f"took {s:,.0f} s, so {PAPER_EPOCHS} epochs would take about {s * PAPER_EPOCHS / 3600:.0f} h per "
+        lines.append(f"- **On a CPU**, for scale: the fastest FER2013 epoch recorded took {s:,.0f} s "
+                     f"({e.metrics['device']}; run {e.id}), so {PAPER_EPOCHS} epochs would take about {s * PAPER_EPOCHS / 3600:.0f} h per "
                      "seed (measured per epoch, multiplied).")
     url = colab_url()
     if url:
