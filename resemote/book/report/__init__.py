@@ -5,7 +5,8 @@ and dataset summaries the engine wrote, and the paper's claims from `resemote.pa
 - `paper_tables`: the paper's tables as published, others' numbers, set-ups, the network's layer table;
 - `tables`: computed Tables I-IV, per-run tables, provenance, compute;
 - `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
-- `claims`: the paper's claims with verdicts computed from real-data results.
+- `claims`: the paper's claims with verdicts computed from real-data results;
+- `findings`: page one: the verdict, the findings in sentences, the claims grouped, one chart per accuracy claim.
 The chapters call these through this package (`from resemote.book import report; report.results_table(...)`).
 """
 from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
@@ -19,6 +20,9 @@ from resemote.book.report.figures import (confusion_grid, history_grid, images_h
 from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
                                           leak_groups, leak_plan_text, leak_points, leak_reading, leak_table,
                                           load_near_precision, missing_fractions, near_precision_table, score_text)
+from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
+                                           count_findings, finding_sentences, findings_markdown, load_findings,
+                                           trained_markdown, untested_markdown, verdict_markdown)
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
                                                setup_table)
@@ -113,4 +117,18 @@ __all__ += [  # the leakage section (report/leakage.py)
     "missing_fractions",
     "near_precision_table",
     "score_text",
+]
+__all__ += [  # page one (report/findings.py)
+    "Findings",
+    "best_result",
+    "claims_figure",
+    "claims_summary",
+    "colab_url",
+    "count_findings",
+    "finding_sentences",
+    "findings_markdown",
+    "load_findings",
+    "trained_markdown",
+    "untested_markdown",
+    "verdict_markdown",
 ]

@@ -1,7 +1,8 @@
 """The paper's claims, one per row, each with a verdict computed from this companion's real-data results.
 
 A verdict is *reproduced* when the published figure lies within our interval (or equals our count),
-*not reproduced* with our figure, or *not checked yet* with what would check it. Only real data gives a
+*not reproduced* with our figure (*not reproduced: permuted* for a count column that holds the published
+numbers under other classes), or *not checked yet* with what would check it. Only real data gives a
 verdict; synthetic stand-ins never do, and a run with another budget than the claim's never tests it.
 Intervals: a run's bootstrap 95% interval of its test accuracy. Over several seeds (one run per seed, this
 build's where it has one, else the recorded one), the wider of two: mean ± 2 sd over the seeds (training's
@@ -24,6 +25,7 @@ from resemote.book.records import Entry, load_label_counts as _load_label_counts
 from resemote.book.report.base import CLASSES, DATASETS, REPO, SUBSTITUTE, TITLES, device_label, select
 
 REPRODUCED, NOT_REPRODUCED, NOT_CHECKED = "reproduced", "not reproduced", "not checked yet"
+PERMUTED = f"{NOT_REPRODUCED}: permuted"  # a count column with the published numbers under other classes
 
 
 def _link(page: str, text: str) -> str:
@@ -128,9 +130,11 @@ def _count_rows(name: str, summaries: list[dict], label_counts: list[dict] = ())
         for (c, v), split, published in ((claims[1], "train", tr), (claims[2], "test", te)):
             ours = [splits.get(split, {}).get(k, 0) for k in CLASSES]
             differ = [k for k, a, b in zip(CLASSES, ours, published) if a != b]
-            text = " / ".join(map(str, ours)) + src + (f"; differs in {', '.join(differ)}" if differ else "")
+            permuted = bool(differ) and sorted(ours) == sorted(published)
+            text = " / ".join(map(str, ours)) + src + (f"; differs in {', '.join(differ)}" if differ else "") + (
+                ": the same numbers under other classes" if permuted else "")
             rows.append({"claim": c, "paper": v, "this companion": text,
-                         "verdict": REPRODUCED if not differ else NOT_REPRODUCED})
+                         "verdict": REPRODUCED if not differ else PERMUTED if permuted else NOT_REPRODUCED})
     return [{**r, "evidence": evidence} for r in rows]
 
 
@@ -216,5 +220,6 @@ def claims_table(entries: list[Entry], summaries: list[dict], label_counts: list
 
 
 def verdict_counts(claims: pd.DataFrame) -> str:
-    n = claims["verdict"].value_counts()
+    """'3 reproduced, 2 not reproduced, 18 not checked yet' (a permuted column counts as not reproduced)."""
+    n = claims["verdict"].replace({PERMUTED: NOT_REPRODUCED}).value_counts()
     return ", ".join(f"{n.get(v, 0)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, NOT_CHECKED))

@@ -1,0 +1,611 @@
+"""Page one: what the records show, in sentences, a compact claims table and one chart per accuracy claim.
+
+Every sentence is built over whatever records exist, never over a record id: the best real result of a dataset
+is the one with the largest training budget (most epochs; over its seeds, one run per seed), so a new record
+(an 80-epoch GPU run, a Colab run) changes the sentence without anyone editing prose. Synthetic stand-ins are
+never read here (`select(..., synthetic=False)` throughout, and dataset summaries of real data only). Verdicts
+follow `claims` (a reduced budget never tests an 80-epoch claim); this module only groups and words them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from resemote import paper
+from resemote.book.records import Entry
+from resemote.book.report.base import CLASSES, DATASETS, REPO, TITLES, device_label, load_datasets, load_entries, \
+    runs_dir, select
+from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, _ablation_rows, _accuracy_row,
+                                         _count_rows, _interval, _sensitivity_rows, load_label_counts, one_per_seed)
+from resemote.book.report.extra import load_agreement
+from resemote.book.report.leakage import clean_score, leak_points
+from resemote.book.report.paper_tables import is_permutation
+
+PAPER_EPOCHS = 80
+TRAINED = (*DATASETS, "ferplus")      # the datasets a Table III C1 run can be trained on
+OUTSIDE = ("ckplus", "jaffe")         # test sets only
+SHORT = {**TITLES, "ferplus": "FER+"}  # page one names datasets briefly
+
+
+def _doc(page: str, text: str) -> str:
+    """A link to a chapter inside Markdown output (MyST parses it; a {doc} role resolves the page's title)."""
+    return f"{{doc}}`{text} <{page}>`"
+
+
+def _and(items: list[str]) -> str:
+    items = [i for i in items if i]
+    return "" if not items else items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
+@dataclass
+class Findings:
+    """The records page one reads: the run index, real dataset summaries, label-file counts, label agreement."""
+
+    entries: list[Entry]
+    datasets: list[dict]                       # real dataset summaries only (this build's first, then recorded)
+    label_counts: list[dict] = field(default_factory=list)
+    agreement: dict | None = None
+    root: Path = field(default_factory=runs_dir)   # the run index's folder (cross results are relative to it)
+
+    def summary(self, name: str) -> dict | None:
+        """The real summary of dataset `name` (this build's before a recorded one), or None."""
+        ds = sorted((d for d in self.datasets if d["summary"]["dataset"] == name and not d["synthetic"]),
+                    key=lambda d: d["kind"] == "recorded")
+        return ds[0]["summary"] if ds else None
+
+
+def load_findings(root: str | Path | None = None, records: str | Path | None = None) -> Findings:
+    """Page one's records: the index under `root` (default `runs_dir()`), the label-file counts and the FER+ label
+    agreement under `records` (default the repository's results/)."""
+    root = Path(root) if root else runs_dir()
+    return Findings(load_entries(root), load_datasets(root, synthetic=False), load_label_counts(records),
+                    load_agreement(records), root)
+
+
+# --- the best real result of a dataset -------------------------------------------------------------------------
+@dataclass
+class Best:
+    dataset: str
+    runs: list[Entry]       # one per seed, all of the largest budget there is
+    epochs: int
+    mean: float
+    low: float
+    high: float
+    clean: dict | None      # the clean-test score of a single run (None for several seeds, or none written)
+
+    @property
+    def paper_budget(self) -> bool:
+        return self.epochs >= PAPER_EPOCHS
+
+    def budget(self) -> str:
+        """'9 epochs (reduced budget)' / '80 epochs (the paper's budget)'."""
+        kind = "the paper's budget" if self.paper_budget else "reduced budget"
+        return f"{self.epochs} epochs ({kind})"
+
+    def label(self) -> str:
+        """'9 epochs (reduced budget; 1 run, recorded on CPU)'."""
+        return f"{self.budget()[:-1]}; {self.where()})"
+
+    def where(self) -> str:
+        """'1 run, recorded on CPU' / '3 seeds, recorded on CUDA, NVIDIA H200; this build'."""
+        rec = sorted({device_label(e.metrics) for e in self.runs if e.recorded})
+        parts = ([f"recorded on {'/'.join(rec)}"] if rec else []) + (
+            ["this build"] if any(not e.recorded for e in self.runs) else [])
+        n = len(self.runs)
+        return f"{n} {'seeds' if n > 1 else 'run'}, {'; '.join(parts)}"
+
+    def accuracy(self) -> str:
+        if len(self.runs) > 1:
+            return f"{self.mean:.2f}% (mean of {len(self.runs)} seeds; interval {self.low:.2f}-{self.high:.2f})"
+        return f"{self.mean:.2f}% (95% interval {self.low:.2f}-{self.high:.2f})"
+
+    def clean_text(self) -> str:
+        c = self.clean
+        return f"{c['accuracy'] * 100:.2f}% on its {c['n']:,} clean test images" if c else ""
+
+
+def best_result(f: Findings, dataset: str, config: str = "C1") -> Best | None:
+    """The real result of `config` on `dataset` with the largest budget (most epochs), over one run per seed;
+    None where no real run has finished. Leaked runs never count (`select`)."""
+    seen: dict[str, Entry] = {}
+    for e in select(f.entries, experiment="table3", dataset=dataset, config=config, synthetic=False):
+        seen.setdefault(e.id, e)   # a record filling several cells of the plan is one run
+    if not seen:
+        return None
+    epochs = max(e.params.get("epochs") or e.metrics.get("epochs") or 0 for e in seen.values())
+    runs = one_per_seed([e for e in seen.values() if (e.params.get("epochs") or e.metrics.get("epochs")) == epochs])
+    mean, lo, hi = _interval(runs)
+    clean = None
+    if len(runs) == 1:
+        s = clean_score(runs[0], f.datasets)
+        clean = s if isinstance(s, dict) and s.get("accuracy") is not None else None
+    return Best(dataset, runs, epochs, mean, lo, hi, clean)
+
+
+def _still_rising(e: Entry) -> str:
+    """How validation accuracy ended: still rising at the last epoch, or where it peaked."""
+    h = e.run.history if e.run else []
+    if len(h) < 2:
+        return ""
+    best = max(h, key=lambda r: r["val_acc"])
+    if best is h[-1] and h[-1]["val_acc"] > h[-2]["val_acc"]:
+        return (f"its validation accuracy was still rising at the last epoch ({h[-2]['val_acc'] * 100:.2f}% "
+                f"then {h[-1]['val_acc'] * 100:.2f}%): it had not finished learning")
+    return f"its validation accuracy peaked at epoch {int(best['epoch'])} of {len(h)}"
+
+
+def _others(dataset: str) -> list[tuple[str, str]]:
+    """Others' re-runs of ResEmoteNet on `dataset` (setting, result), from `paper.OTHERS`."""
+    return [(w.removeprefix("ResEmoteNet ").strip(), r) for d, w, r, _, _ in paper.OTHERS
+            if d == dataset and w.startswith("ResEmoteNet")]
+
+
+def others_range(dataset: str) -> tuple[float, float] | None:
+    """The range of others' retrained ResEmoteNet on the standard split ('about 58-66%' -> (58, 66)), or None."""
+    for w, r in _others(dataset):
+        m = re.search(r"(\d+(?:\.\d+)?)\s*-\s*(\d+(?:\.\d+)?)%", r)
+        if w.startswith("retrained") and "leaky" not in w and m:
+            return float(m.group(1)), float(m.group(2))
+    return None
+
+
+# --- the sentences ----------------------------------------------------------------------------------------------
+def _accuracy_sentence(f: Findings, d: str) -> str | None:
+    b = best_result(f, d)
+    if b is None:
+        return None
+    claim = paper.RESEMOTENET_ACCURACY.get(d) or paper.RELEASED_README.get(d, (None,))[0]
+    whose = "the paper's" if d in paper.RESEMOTENET_ACCURACY else "the released repository's README's"
+    s = (f"**{SHORT[d]}:** ResEmoteNet (C1) trained for {b.label()} reaches {b.accuracy()}"
+         + (f" and {b.clean_text()}" if b.clean else "")
+         + (f", against {whose} {claim:.2f}%" if claim is not None else ""))
+    if d == "ferplus":
+        s += " (eight classes there, seven here)"
+    rng = others_range(d)
+    if rng:
+        s += f" and others' re-runs of the released code of about {rng[0]:g}-{rng[1]:g}%"
+    s += "."
+    if not b.paper_budget:
+        s += f" A reduced budget tests no claim about {PAPER_EPOCHS}-epoch training"
+        rising = _still_rising(b.runs[0]) if len(b.runs) == 1 else ""
+        s += f"; {rising}." if rising else "."
+    return s + f" ({_doc('results', 'Results')})"
+
+
+def _copies_sentence(f: Findings) -> str | None:
+    parts, none = [], []
+    for name in ("fer2013", "ferplus", "rafdb", "affectnet", "expw", "ckplus", "jaffe"):
+        s = f.summary(name)
+        c = (s or {}).get("clean_test")
+        if not c or not c.get("n_test"):
+            continue
+        if c["with_copy"]:
+            parts.append(f"{c['with_copy']:,} of {SHORT[name]}'s {c['n_test']:,} test images "
+                         f"({c['with_copy'] / c['n_test']:.1%})")
+        else:
+            none.append(SHORT[name])
+    if not parts and not none:
+        return None
+    text = (f"{_and(parts)} have a copy (the same photograph, exact, near or mirrored) in training or validation"
+            if parts else "")
+    if none:
+        text += ("; " if text else "") + f"none of {_and(none)}'s test images has one"
+    text = text[0].upper() + text[1:]
+    return text + (". Every score here is also given on the clean test images alone "
+                   f"({_doc('audit', 'Audit')}).")
+
+
+def _agreement_sentence(f: Findings) -> str | None:
+    a = f.agreement
+    if not a or not a["all"].get("comparable"):
+        return None
+    t = a["all"]
+    rates = {c: t["by_class"][c]["agree"] / t["by_class"][c]["comparable"] for c in CLASSES
+             if t["by_class"][c]["comparable"]}
+    low = sorted(rates, key=rates.get)[:2]
+    return (f"FER2013's own label matches the FER+ crowd's majority on {t['agree'] / t['comparable']:.1%} of the "
+            f"{t['comparable']:,} faces where the crowd chose one of the seven classes; least on "
+            + _and([f"{c} ({rates[c]:.1%})" for c in low])
+            + f", so part of any FER2013 error is label noise ({_doc('datasets', 'Datasets')}).")
+
+
+def count_findings(f: Findings, name: str) -> dict | None:
+    """Table I/II for one dataset from its records: {'total', 'train', 'test': (ours, published, verdict), 'source'}
+    (verdict `PERMUTED` where a column holds the published numbers under other classes), or None without data."""
+    rows = _count_rows(name, f.datasets, f.label_counts)
+    if rows[0]["verdict"] == NOT_CHECKED:
+        return None
+    s = f.summary(name)
+    stats = s["stats"] if s else next(r for r in f.label_counts if r["dataset"] == name)["stats"]
+    source = ("counted from its images" if s else "counted from its label file; images not present")
+    out = {"source": source, "total": (stats["total"], paper.TABLE_I[name][2], rows[0]["verdict"])}
+    if name != "expw":
+        for i, split in ((0, "train"), (1, "test")):
+            ours = [stats["splits"].get(split, {}).get(c, 0) for c in CLASSES]
+            pub = [p[i] for p in paper.TABLE_II[name]]
+            v = REPRODUCED if ours == pub else PERMUTED if is_permutation(ours, pub) else NOT_REPRODUCED
+            out[split] = (ours, pub, v)
+    return out
+
+
+def _counts_sentence(f: Findings, name: str) -> str | None:
+    c = count_findings(f, name)
+    if c is None:
+        return None
+    title = TITLES[name]
+    ok = [k for k in ("total", "train", "test") if k in c and c[k][2] == REPRODUCED]
+    what = {"total": "Table I's total", "train": "Table II's training counts", "test": "Table II's test counts"}
+    s = f"**{title}'s counts**, {c['source']}: "
+    s += ("all of Table I's and Table II's counts match" if len(ok) == len([k for k in c if k != "source"]) else
+          f"{_and([what[k] for k in ok])} match" if ok else "none of the published counts match")
+    for k in ("total", "train", "test"):
+        if k not in c or c[k][2] == REPRODUCED:
+            continue
+        ours, pub, v = c[k]
+        if v == PERMUTED:
+            moved = [f"{cl} {p:,} (the count of {CLASSES[ours.index(p)]})" for cl, o, p in zip(CLASSES, ours, pub)
+                     if o != p]
+            s += (f"; {what[k]} are the {'PrivateTest' if name == 'fer2013' else 'test'} split's per-class counts "
+                  f"under the wrong classes, a permutation: the paper gives " + _and(moved[:3])
+                  + (f" and {len(moved) - 3} more" if len(moved) > 3 else ""))
+        elif k == "total":
+            s += f"; the total is {ours:,}, not the published {pub:,}"
+        else:
+            differ = [cl for cl, o, p in zip(CLASSES, ours, pub) if o != p]
+            s += f"; {what[k]} differ in {_and(differ)}"
+    return s + f" ({_doc('datasets', 'Datasets')})."
+
+
+def _cross_sentence(f: Findings) -> str | None:
+    parts = []
+    for d in ("fer2013", "ferplus"):
+        b = best_result(f, d)
+        if b is None or len(b.runs) != 1:
+            continue
+        e = b.runs[0]
+        scores = []
+        for name in OUTSIDE:
+            path = (e.info.get("cross") or {}).get(name)
+            if not path or not (f.root / path).is_file():
+                continue
+            m = json.loads((f.root / path).read_text())
+            absent = m.get("coverage", {}).get("absent_from_test") or []
+            scores.append(f"{m['accuracy'] * 100:.2f}% of {TITLES[name]}'s {m['n']:,} images"
+                          + (f" (no {_and(absent)} there)" if absent else ""))
+        if scores:
+            parts.append(f"trained on {SHORT[d]} ({b.epochs} epochs), C1 classifies {_and(scores)}")
+    if not parts:
+        return None
+    claims = [f"{v[0]:.2f}% on {TITLES[k]}" for k, v in paper.RELEASED_README.items() if k in OUTSIDE]
+    s = "Across datasets, " + "; ".join(parts)
+    if claims:
+        s += (f". The released repository's README claims {_and(claims)}, a model trained on that dataset itself "
+              "with its split unpublished, not a cross-dataset test")
+    return s + f" ({_doc('results', 'Results')})."
+
+
+def _leak_sentence(f: Findings) -> str | None:
+    p = leak_points(f.entries)
+    p = p[(~p["synthetic"].astype(bool)) & (p["copies"] == "as-is") & (p["subset"] == "all")]
+    if not len(p):
+        return None
+    group = p.groupby("group")["fraction"].nunique().idxmax()
+    q = p[p["group"] == group].sort_values("fraction")
+    if q["fraction"].nunique() < 2 or not (q["fraction"] == 0).any():
+        return None
+    doses = _and([f"{x:.0%}" for x in q["fraction"]])
+    accs = _and([f"{a:.2f}%" for a in q["accuracy"]])
+    steps = q["accuracy"].diff().dropna()
+    trend = ("it rose with every larger dose" if (steps > 0).all() else
+             "it fell with every larger dose" if (steps < 0).all() else "it did not rise steadily with the dose")
+    ids = set(q["run"])
+    train = [e.run.history[-1]["train_acc"] * 100 for e in f.entries
+             if e.id in ids and e.run and e.run.history]
+    s = (f"The leak experiment ({group}) added {doses} of the test images to training: test accuracy "
+         f"{accs}; {trend} (one run per dose)")
+    if train:
+        lo, hi = min(train), max(train)
+        s += f". Training accuracy ended at {lo:.1f}" + (f"-{hi:.1f}%" if round(hi, 1) != round(lo, 1) else "%")
+        if hi < 90:
+            s += (": the network had not fitted its own training images, so it could not yet profit from having "
+                  "seen a test image; these doses do not show what leakage does to a fitted network")
+    return s + f" ({_doc('audit', 'Audit')})."
+
+
+def finding_sentences(f: Findings) -> list[str]:
+    """One sentence (or two) per finding, each from the records, each linking to the page that shows it."""
+    out = [_accuracy_sentence(f, "fer2013")]
+    out += [_accuracy_sentence(f, d) for d in (*DATASETS[1:], "ferplus")]
+    out += [_copies_sentence(f), _agreement_sentence(f)]
+    out += [_counts_sentence(f, d) for d in DATASETS]
+    out += [_cross_sentence(f), _leak_sentence(f)]
+    return [s for s in out if s]
+
+
+def findings_markdown(f: Findings) -> str:
+    s = finding_sentences(f)
+    return "\n".join(f"- {x}" for x in s) if s else "No real-data record is here yet: nothing has been found."
+
+
+def trained_markdown(f: Findings) -> str:
+    """What this companion trained, on what, at which budget; and which of the paper's datasets it could not."""
+    done = []
+    for d in TRAINED:
+        b = best_result(f, d)
+        if b:
+            done.append(f"{SHORT[d]} ({b.epochs} epochs, {b.where()})")
+    missing = [SHORT[d] for d in DATASETS if best_result(f, d) is None]
+    s = (f"So far it has trained ResEmoteNet on {_and(done)}" if done else
+         "No real-data run has finished yet: only synthetic stand-ins, which test the pipeline and nothing else")
+    if missing:
+        s += f"; {_and(missing)} {'were' if len(missing) > 1 else 'was'} not trained, for want of images"
+    return s + "."
+
+
+# --- the verdict --------------------------------------------------------------------------------------------------
+def verdict_markdown(f: Findings) -> str:
+    """Two or three sentences: where the accuracy claims stand, what the counts show, what limits trust."""
+    acc = {d: _accuracy_row("", paper.RESEMOTENET_ACCURACY[d], _paper_runs(f, d), [], d, "results")["verdict"]
+           for d in DATASETS}
+    tested = [d for d in DATASETS if acc[d] != NOT_CHECKED]
+    fer = best_result(f, "fer2013")
+    if not tested:
+        s = (f"None of the paper's four accuracy claims has been tested at its {PAPER_EPOCHS}-epoch budget yet")
+        if fer:
+            s += (f": the best real FER2013 result so far, C1 trained for {fer.budget()}, reaches "
+                  f"**{fer.mean:.2f}%** against the paper's **{paper.RESEMOTENET_ACCURACY['fer2013']:.2f}%**")
+            rng = others_range("fer2013")
+            if rng:
+                s += f" (others' re-runs of the released code: about {rng[0]:g}-{rng[1]:g}%)"
+        s += "."
+    else:
+        rep = [TITLES[d] for d in tested if acc[d] == REPRODUCED]
+        nrep = [TITLES[d] for d in tested if acc[d] != REPRODUCED]
+        s = (f"Of the paper's four accuracy claims, {len(tested)} {'has' if len(tested) == 1 else 'have'} been tested "
+             f"at its {PAPER_EPOCHS}-epoch budget: " + "; ".join(
+                 x for x in (f"reproduced on {_and(rep)}" if rep else "", f"not reproduced on {_and(nrep)}" if nrep
+                             else "") if x))
+        if fer:
+            s += (f". The best real FER2013 result is **{fer.mean:.2f}%** ({fer.budget()}) against the paper's "
+                  f"**{paper.RESEMOTENET_ACCURACY['fer2013']:.2f}%**")
+        s += "."
+    words = {"total": "total", "train": "training counts", "test": "test counts"}
+    good, mixed = [], []
+    for d in DATASETS:
+        c = count_findings(f, d)
+        if not c:
+            continue
+        keys = [k for k in ("total", "train", "test") if k in c]
+        ok = [words[k] for k in keys if c[k][2] == REPRODUCED]
+        if len(ok) == len(keys):
+            good.append(TITLES[d])
+            continue
+        wrong = [f"its {words[k]} {'are permuted across classes' if c[k][2] == PERMUTED else 'differ'}"
+                 for k in keys if c[k][2] != REPRODUCED]
+        mixed.append(f"{TITLES[d]}'s {_and(ok)} {'are' if len(ok) > 1 or ok[0].endswith('s') else 'is'} reproduced "
+                     f"but {_and(wrong)}" if ok else f"{TITLES[d]}'s counts differ: {_and(wrong)}")
+    parts = ([f"{_and(good)}'s Table I and II counts are reproduced"] if good else []) + mixed
+    if parts:
+        text = "; ".join(parts)
+        s += " " + text[0].upper() + text[1:] + "."
+    c = (f.summary("fer2013") or {}).get("clean_test")
+    a = f.agreement
+    trust = ([f"{c['with_copy'] / c['n_test']:.0%} of FER2013's test images have a copy in its training or "
+              "validation data"] if c and c.get("n_test") and c.get("with_copy") else []) + (
+        [f"its labels agree with the FER+ crowd on only {a['all']['agree'] / a['all']['comparable']:.0%} of faces"]
+        if a and a["all"].get("comparable") else [])
+    if trust:
+        s += " The data themselves limit what any FER2013 score means: " + _and(trust) + "."
+    return s
+
+
+def _paper_runs(f: Findings, d: str) -> list[Entry]:
+    return select(f.entries, experiment="table3", dataset=d, config="C1", synthetic=False, profile="paper")
+
+
+# --- the claims table -----------------------------------------------------------------------------------------------
+ACC_COLUMNS = ["claim", "this companion's best real result", "others' re-runs", "verdict"]
+
+
+def _accuracy_claim(f: Findings, d: str) -> dict:
+    claim = paper.RESEMOTENET_ACCURACY[d]
+    row = _accuracy_row("", claim, _paper_runs(f, d), [], d, "results")
+    b = best_result(f, d)
+    if b is None:
+        ours = f"no real run: needs {TITLES[d]} under data/{d}"
+    else:
+        ours = f"{b.accuracy()}; {b.label()}" + (f"; {b.clean_text()}" if b.clean else "")
+    verdict = row["verdict"]
+    if verdict == NOT_CHECKED:
+        verdict += f" (needs {PAPER_EPOCHS}-epoch runs" + ("; ours is a reduced budget)" if b else ")")
+    others = "; ".join(f"{w}: {r}" for w, r in _others(d)) or "-"
+    return {"claim": f"Table III: {claim:.2f}% on {TITLES[d]}", "this companion's best real result": ours,
+            "others' re-runs": others, "verdict": verdict}
+
+
+def _group_verdict(rows: list[dict]) -> str:
+    v = [r["verdict"] for r in rows]
+    if all(x == REPRODUCED for x in v):
+        return REPRODUCED
+    return f"{v.count(REPRODUCED)} of {len(v)} reproduced, {len(v) - v.count(REPRODUCED)} not"
+
+
+def claims_summary(f: Findings) -> pd.DataFrame:
+    """The paper's claims for a reader: the four Table III accuracies first (best real result with its budget,
+    interval and clean-test score; others' re-runs; verdict); then one row per question that the records answer
+    (a dataset's Table I/II counts, the ablation, the sensitivity study); then the unchecked ones collapsed by
+    what would check them."""
+    rows = [_accuracy_claim(f, d) for d in DATASETS]
+    todo: dict[str, list[str]] = {}
+    for d in DATASETS:
+        c = count_findings(f, d)
+        n = len(_count_rows(d, [], []))  # the claims of one dataset's counts (claims.claims_table's rows)
+        if c is None:
+            todo.setdefault(f"needs {TITLES[d]} under data/{d}", []).append(f"{TITLES[d]}'s Table I/II counts ({n})")
+            continue
+        parts, verdicts = [], []
+        for k, what in (("total", "total"), ("train", "training per class"), ("test", "test per class")):
+            if k not in c:
+                continue
+            ours, pub, v = c[k]
+            verdicts.append(v)
+            if k == "total":
+                parts.append(f"total {ours:,} (paper {pub:,})")
+            elif v != REPRODUCED:
+                parts.append(f"{what}: {' / '.join(map(str, ours))} (paper {' / '.join(map(str, pub))})")
+        ok = [k for k in ("train", "test") if k in c and c[k][2] == REPRODUCED]
+        if ok:
+            parts.append(" and ".join({"train": "training", "test": "test"}[k] for k in ok) + " per class as published")
+        verdict = (REPRODUCED if all(v == REPRODUCED for v in verdicts) else
+                   "; ".join(f"{ {'total': 'total', 'train': 'training column', 'test': 'test column'}[k]} "
+                             f"{c[k][2]}" for k in ("total", "train", "test") if k in c and c[k][2] != REPRODUCED))
+        if d == "expw":
+            verdict += "; no published split to compare per class"
+        rows.append({"claim": f"Tables I/II: {TITLES[d]}'s image counts", "this companion's best real result":
+                     f"{'; '.join(parts)}; {c['source']}", "others' re-runs": "-", "verdict": verdict})
+    for label, short, sub in (
+            ("Table IV: the ablation (what removing each component costs on RAF-DB)", "Table IV's ablation drops",
+             _ablation_rows),
+            ("Sensitivity: batch size 16 and 80 epochs were best", "the sensitivity study (batch 16, 80 epochs best)",
+             _sensitivity_rows)):
+        rs = sub(f.entries)
+        if all(r["verdict"] == NOT_CHECKED for r in rs):
+            need = ("needs RAF-DB images and 80-epoch runs of C1-C6" if sub is _ablation_rows
+                    else "needs 80-epoch runs at four batch sizes")
+            todo.setdefault(need, []).append(f"{short} ({len(rs)})")
+        else:
+            rows.append({"claim": label, "this companion's best real result": "; ".join(
+                f"{r['claim']}: {r['this companion']}" for r in rs), "others' re-runs": "-",
+                "verdict": _group_verdict(rs)})
+    for need, what in todo.items():
+        n = sum(int(re.search(r"\((\d+)\)$", w).group(1)) for w in what)
+        rows.append({"claim": f"{_n(n, 'claim')}: " + _and([re.sub(r" \(\d+\)$", "", w) for w in what]),
+                     "this companion's best real result": need, "others' re-runs": "-", "verdict": NOT_CHECKED})
+    return pd.DataFrame(rows, columns=ACC_COLUMNS)
+
+
+# --- one chart per accuracy claim -----------------------------------------------------------------------------------
+def claims_figure(f: Findings):
+    """Small multiples, one per Table III claim: the paper's figure, others' re-run range, and this companion's
+    best real result with its 95% interval and budget (or 'no real run'). Records only; nothing synthetic."""
+    import matplotlib.pyplot as plt
+    fig, grid = plt.subplots(2, 2, figsize=(7.5, 5.6), sharey=True)
+    axes = list(grid.flat)
+    for ax, d in zip(axes, DATASETS):
+        claim = paper.RESEMOTENET_ACCURACY[d]
+        ax.axhline(claim, color="black", lw=1.5, label="the paper's claim")
+        ax.annotate(f"paper {claim:.2f}", (0.02, claim), xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
+        rng = others_range(d)
+        if rng:
+            ax.axhspan(*rng, color="tab:orange", alpha=0.25, label="others' re-runs of the released code")
+        b = best_result(f, d)
+        if b is not None:
+            colour = "tab:blue" if b.paper_budget else "tab:grey"
+            ax.errorbar([0.5], [b.mean], yerr=[[b.mean - b.low], [b.high - b.mean]], fmt="o", color=colour,
+                        capsize=4, label="ours, 95% interval")
+            ax.annotate(f"ours {b.mean:.2f}\n{b.epochs} epochs" + ("" if b.paper_budget else " (reduced)"),
+                        (0.58, b.mean), va="center", fontsize=9, color=colour)
+        else:
+            ax.annotate("no real run yet", (0.5, 0.5), xycoords="axes fraction", ha="center", fontsize=9,
+                        color="grey")
+        ax.set_title(TITLES[d], fontsize=10)
+        ax.set_xlim(0, 1.2)
+        ax.set_xticks([])
+    axes[0].set_ylim(30, 100)
+    for ax in grid[:, 0]:
+        ax.set_ylabel("test accuracy (%)")
+    handles = {l: h for ax in axes for h, l in zip(*ax.get_legend_handles_labels())}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
+# --- what is not tested yet, and what it costs ------------------------------------------------------------------------
+def colab_url(notebook: str = "notebooks/train.ipynb") -> str | None:
+    """The Colab link of `notebook`, as the run pages' launch button builds it (_config.yml; the book's commit)."""
+    import yaml
+    from resemote.book.launch import launch_urls
+    cfg = yaml.safe_load((REPO / "_config.yml").read_text())
+    url = (cfg.get("repository") or {}).get("url", "").rstrip("/")
+    if "github.com/" not in url:
+        return None
+    org, repo = url.split("github.com/", 1)[1].split("/")[:2]
+    theme = {"launch_buttons": cfg.get("launch_buttons") or {}, "path_to_docs": ""}
+    ref = os.environ.get("RESEMOTE_BOOK_COMMIT") or (cfg.get("repository") or {}).get("branch") or "main"
+    return launch_urls(theme, notebook, ref, org, repo).get("Colab")
+
+
+def _splits(f: Findings, d: str) -> tuple[dict, str]:
+    """Per-split class counts of `d` and where they come from: its images, its label file, else the paper."""
+    s = f.summary(d)
+    if s:
+        return s["stats"]["splits"], "its images"
+    rec = next((r for r in f.label_counts if r["dataset"] == d), None)
+    if rec:
+        return rec["stats"]["splits"], "its label file"
+    return ({"train": dict(zip(CLASSES, (t for t, _ in paper.TABLE_II[d]))),
+             "test": dict(zip(CLASSES, (t for _, t in paper.TABLE_II[d])))}, "the paper's Table II")
+
+
+def _cpu_epoch(f: Findings) -> tuple[float, Entry] | None:
+    """The fastest whole-split epoch of a recorded or live real FER2013 C1 run (seconds), for scale."""
+    best = None
+    for e in select(f.entries, experiment="table3", dataset="fer2013", config="C1", synthetic=False):
+        if e.run and e.run.history and str(e.metrics.get("device", "")).startswith("cpu"):
+            s = min(h["seconds"] for h in e.run.history)
+            if best is None or s < best[0]:
+                best = (s, e)
+    return best
+
+
+def untested_markdown(f: Findings) -> str:
+    """What the records cannot say yet: the datasets whose images are missing, and the paper's 80-epoch budget,
+    with its estimated GPU cost (FLOPs; `resemote.book.colab`) and the Colab link."""
+    from resemote.book.colab import T4_FP32_TFLOPS, UTILISATION, t4_estimate
+    lines = []
+    missing = [d for d in DATASETS if f.summary(d) is None]
+    if missing:
+        label = [r["dataset"] for r in f.label_counts]
+        lines.append("- **Datasets this build could not get:** " + _and(
+            [TITLES[d] + (" (its label file only: counts checked, nothing trained)" if d in label else "")
+             for d in missing])
+            + ". Their accuracy claims, and RAF-DB's ablation, wait for the images under `data/<name>/` "
+              "(`data/README.md` says where each comes from).")
+    est, total = [], 0.0
+    for d in DATASETS:
+        splits, src = _splits(f, d)
+        e = t4_estimate("C1", splits, PAPER_EPOCHS)
+        lo, hi = e.hours
+        total += hi
+        est.append(f"{TITLES[d]} {lo:.1f}-{hi:.1f} h (sizes from {src})")
+    full = [SHORT[d] for d in TRAINED if (b := best_result(f, d)) and b.paper_budget]
+    have = (f"{_and(full)} {'has' if len(full) == 1 else 'have'} {PAPER_EPOCHS}-epoch runs, the rest none"
+            if full else "no run here has it")
+    lines.append(f"- **The paper's {PAPER_EPOCHS}-epoch budget:** {have}. *Estimated* from C1's FLOPs "
+                 f"(not measured), one {PAPER_EPOCHS}-epoch C1 run takes on a Colab T4 (peak {T4_FP32_TFLOPS} TFLOPS, "
+                 f"assumed {UTILISATION[0]:.0%}-{UTILISATION[1]:.0%} used): " + "; ".join(est)
+                 + f"; three seeds of all four, at most about {3 * total:.0f} GPU hours. "
+                 "A faster GPU takes proportionally less.")
+    cpu = _cpu_epoch(f)
+    if cpu:
+        s, e = cpu
+        lines.append(f"- **On a CPU**, for scale: the fastest FER2013 epoch recorded took {s:,.0f} s "
+                     f"({e.metrics['device']}; run {e.id}), so {PAPER_EPOCHS} epochs would take about {s * PAPER_EPOCHS / 3600:.0f} h per "
+                     "seed (measured per epoch, multiplied).")
+    url = colab_url()
+    if url:
+        lines.append(f"- **Run it on a GPU:** [open `notebooks/train.ipynb` in Colab]({url}) (choose a T4 runtime, "
+                     "put the dataset under `data/<name>/`, set the epochs to the paper's), then `resemote publish "
+                     "runs/<id>` and commit the record: the sentences above then say what it found.")
+    return "\n".join(lines)
