@@ -79,6 +79,13 @@ def runs(tmp_path: Path) -> Path:
         fake_run(root, "rafdb-C1-s0-FAKE", dataset="rafdb", config="C1", acc=0.8, synthetic=False,
                  experiments=["table3", "table4"], stands_in_for=["rafdb"], profile="paper", epochs=80, page=False),
     ]
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(1, 1))                     # a FAKE Grad-CAM figure of the synthetic C1 run
+    fig.savefig(root / "synthetic-C1-s0-FAKE" / "gradcam.png")
+    plt.close(fig)
+    index[0]["gradcam"] = "synthetic-C1-s0-FAKE/gradcam.png"
     demo = {"protocol": "paper", "epochs": 2, "lr": 0.01, "synthetic": {"n_train": 10}}
     (root / "index.json").write_text(json.dumps({
         "runs": index, "datasets": [], "profile": "reduced", "profile_reason": "FAKE", "present": [],
@@ -165,6 +172,7 @@ def test_the_appendix_shows_the_synthetic_runs_labelled(runs, monkeypatch):
     assert out.count(report.SYNTHETIC_TAG) >= 6
     assert "43.21" in out and "synthetic C1 2 ep (synthetic)" in out
     assert '<a href="demo-runs/synthetic-C1-s0-FAKE.html"' in out
+    assert "**synthetic-C1-s0-FAKE** (synthetic - pipeline demonstration)" in out      # its Grad-CAM figure
     assert "RAF-DB C1 80 ep" not in out and "fer2013-C1-s0-9ep-cpu-FAKE" not in out   # no real run here
     listing = render_chapter("demo-run-pages")
     assert "synthetic-resnet18-s0-FAKE" in listing and "rafdb-C1-s0-FAKE" not in listing
