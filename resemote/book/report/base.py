@@ -148,7 +148,8 @@ def run_label(e: Entry) -> str:
     """A run as a source line names it: 'FER2013 C1 9 ep (recorded)', 'synthetic C1 8 ep (synthetic)'; the
     seed, batch size, training subset and leak only where they are not the plain run's."""
     p = {**e.info.get("params", {}), **(e.params or {})}
-    data = "synthetic" if e.synthetic else TITLES.get(p.get("dataset") or e.info.get("dataset"), "?")
+    # the dataset's short name ('FER+', not 'FER+ (majority vote, 7 classes)'): its page says the rest
+    data = "synthetic" if e.synthetic else TITLES.get(p.get("dataset") or e.info.get("dataset"), "?").split(" (")[0]
     parts = [data, str(p.get("config") or e.info.get("config"))]
     if p.get("seed"):
         parts.append(f"seed {p['seed']}")
@@ -213,7 +214,7 @@ def coverage_lines(entries: list[Entry], datasets: list[dict], label_counts: lis
                                     f"{'recorded' if e.recorded else 'this build'})" for e in runs}))
             what = f"ResEmoteNet C1 trained and tested at {how}"
         elif name in crossed:
-            what = "a test set only, for the models trained on " + ", ".join(
+            what = "a test set only, for the models trained on " + _and(
                 sorted({TITLES[d] for d, runs in trained.items() for e in runs if name in (e.info.get("cross") or {})}))
         elif name in counted:
             what = "counted and audited; no run trained or tested on it"
@@ -222,7 +223,12 @@ def coverage_lines(entries: list[Entry], datasets: list[dict], label_counts: lis
         else:
             what = "not available here"
         groups.setdefault(what, []).append(TITLES[name])
-    return [f"{' and '.join(', '.join(names).rsplit(', ', 1))}: {what}." for what, names in groups.items()]
+    return [f"{_and(names)}: {what}." for what, names in groups.items()]
+
+
+def _and(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C' (a title may hold a comma itself)."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def table(df: pd.DataFrame, caption: str, index: bool = False):
