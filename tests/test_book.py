@@ -80,7 +80,7 @@ def test_failed_and_mismatched_runs_show_as_failed_never_as_results(tiny_repo, h
         e = status["rafdb", c, False]
         assert e["status"] == "failed" and "list_patition_label.txt" in e["error"], e
     assert status["fer2013", "C1", True]["status"] == "current"            # made by hand, adopted
-    runs, demo = article(html, "run-pages"), article(html, "demo-run-pages")     # real runs; the synthetic ones
+    runs, demo = article(html, "run-pages"), article(html, "demo")     # real runs; the synthetic ones
     assert runs.count("failed: ") >= 2 and "other parameters (epochs 2, plan 1)" in demo
     assert "synthetic-" not in runs and "list_patition_label.txt" not in demo
     from resemote.book import report
