@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.xdist_group("tiny_repo")  # one worker builds the tiny repository once
 
 CHAPTERS = ["index", "introduction", "method", "datasets", "setup", "results", "ablation", "audit", "compute",
-            "run-pages", "data-pages", "references"]
+            "run-pages", "data-pages", "demo", "demo-run-pages", "references"]
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +29,41 @@ def text(html: Path, name: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", t))
 
 
+def article(html: Path, name: str) -> str:
+    """The page's own text, without the navigation (whose sidebar lists every page's title)."""
+    t = page(html, name)
+    t = t[t.index('<article class="bd-article"'):t.index("</article>")]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style).*?</\1>", "", t, flags=re.S)))
+
+
 def test_every_chapter_is_built_without_errors(html: Path):
     for name in CHAPTERS:
         t = page(html, name)
         for bad in ("Traceback", "output_error", "ipythontb", "Error in"):
             assert bad not in t, f"{name}.html shows {bad!r}"
-    runs = sorted(p.stem for p in (html / "book" / "runs").glob("*.html"))
+    # synthetic runs and datasets have their pages in the appendix; the run part has no real one here
+    runs = sorted(p.stem for p in (html / "book" / "demo-runs").glob("*.html"))
     assert [r.split("-s0-")[0] for r in runs] == ["synthetic-C5"]      # the engine's run (C1 was made by hand)
-    assert [p.stem for p in (html / "book" / "data").glob("*.html")] == ["synthetic-48-24-24-s0"]
-    for f in [*(html / "book" / "runs").glob("*.html"), *(html / "book" / "data").glob("*.html")]:
+    assert [p.stem for p in (html / "book" / "demo-data").glob("*.html")] == ["synthetic-48-24-24-s0"]
+    assert [p.stem for p in (html / "book" / "runs").glob("*.html")] == ["none"]
+    for f in [*(html / "book" / "demo-runs").glob("*.html"), *(html / "book" / "demo-data").glob("*.html")]:
         assert "<img" in f.read_text(), f"{f.name} shows no figure"   # curves, confusion, sample faces
 
 
 def test_tables_and_figures(html: Path):
-    results = text(html, "results")
+    results = article(html, "results")
     assert page(html, "results").count("<table") >= 4
-    assert "synthetic - pipeline demonstration" in results and "not run" in results
-    assert re.search(r"synthetic-C1-s0-\w+ \(commit \w+", results)        # captions name runs and commits
+    # synthetic results only in the appendix, whose captions name the runs by short labels linking their pages
+    assert "synthetic - pipeline demonstration" not in results and "not run" in results
+    assert "Missing:" in results and 'href="demo.html"' in page(html, "results")
+    demo = article(html, "demo")
+    assert "synthetic - pipeline demonstration" in demo and re.search(r"Sources?: synthetic C\d", demo)
+    assert re.search(r'href="demo-runs/synthetic-C5-s0-\w+\.html"', page(html, "demo"))
     # a figure of a run (its confusion matrix), not the header's launch-button logos (which chapters no longer
     # carry: resemote.book.launch keeps them for run and dataset pages)
-    assert 'src="../_images/' in page(html, "results")
+    assert 'src="../_images/' in page(html, "demo")
     # the tiny plan runs the ablation only on the damaged RAF-DB: no curves, and the page says so
-    assert "No ablation run has finished yet." in text(html, "ablation")
+    assert "training curves of the ablation" in text(html, "ablation")
     method = text(html, "method")
     assert "80,238,599" in method and "2048 x 1 x 1" in method                # generated layer table
     assert "Roy" in text(html, "references")
@@ -67,8 +80,9 @@ def test_failed_and_mismatched_runs_show_as_failed_never_as_results(tiny_repo, h
         e = status["rafdb", c, False]
         assert e["status"] == "failed" and "list_patition_label.txt" in e["error"], e
     assert status["fer2013", "C1", True]["status"] == "current"            # made by hand, adopted
-    runs = text(html, "run-pages")
-    assert runs.count("failed: ") >= 3 and "other parameters (epochs 2, plan 1)" in runs
+    runs, demo = article(html, "run-pages"), article(html, "demo")     # real runs; the synthetic ones
+    assert runs.count("failed: ") >= 2 and "other parameters (epochs 2, plan 1)" in demo
+    assert "synthetic-" not in runs and "list_patition_label.txt" not in demo
     from resemote.book import report
     entries = report.load_entries(tiny_repo.root / "runs")
     assert not report.select(entries, config="C2")                         # never read as a result

@@ -22,6 +22,9 @@ def test_source_notebooks_and_urls():
     assert launch.source_notebook("book/runs/synthetic-C1-s0-abc") == "notebooks/train.ipynb"
     assert launch.source_notebook("book/data/rafdb") == "notebooks/datasets.ipynb"
     assert launch.source_notebook("book/results") is None
+    assert launch.source_notebook("book/demo-runs/synthetic-C1-s0-abc") == "notebooks/train.ipynb"   # the appendix
+    assert launch.source_notebook("book/demo-data/synthetic-48-24-24-s0") == "notebooks/datasets.ipynb"
+    assert launch.source_notebook("book/demo-run-pages") is None and launch.source_notebook("book/demo") is None
     theme = {"launch_buttons": CONFIG["launch_buttons"], "path_to_docs": CONFIG["repository"]["path_to_book"]}
     urls = launch.launch_urls(theme, "notebooks/train.ipynb", "0123abc", *REPO.split("/"))
     assert urls["Colab"] == f"{COLAB}/github/{REPO}/blob/0123abc/notebooks/train.ipynb"
@@ -57,7 +60,8 @@ def test_notebook_installs_from_the_books_repository():
 @pytest.mark.xdist_group("tiny_repo")
 def test_tiny_book_run_pages_open_train_ipynb_in_colab(tiny_repo):
     html = tiny_repo.root / "_build" / "html"
-    runs = sorted((html / "book" / "runs").glob("*.html"))
+    # the tiny plan's runs are synthetic: their pages are in the appendix's folder (book/demo-runs/)
+    runs = sorted(p for d in ("runs", "demo-runs") for p in (html / "book" / d).glob("*.html") if p.stem != "none")
     assert runs
     ref = CONFIG["repository"]["branch"]                                   # the tiny repository is no git checkout
     want = f"{COLAB}/github/{REPO}/blob/{ref}/notebooks/train.ipynb"
@@ -69,7 +73,7 @@ def test_tiny_book_run_pages_open_train_ipynb_in_colab(tiny_repo):
         assert "Estimate, not a measurement:" in text and "Colab T4" in text
         # the install cell's line: the commit to set, or (the tiny repository is no git checkout) that none is known
         assert re.search(r'set COMMIT = (&quot;|")\S+|its commit is unknown', t)
-    for page in (html / "book" / "data").glob("*.html"):
+    for page in (p for d in ("data", "demo-data") for p in (html / "book" / d).glob("*.html") if p.stem != "none"):
         assert set(re.findall(r'href="(https://colab[^"]+)"', page.read_text())) == {
             f"{COLAB}/github/{REPO}/blob/{ref}/notebooks/datasets.ipynb"}
     for chapter in ("results", "method"):

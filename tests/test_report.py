@@ -107,8 +107,8 @@ def test_missing_cells_and_captions(runs: Path):
     entries = report.load_entries(runs)
     assert report.missing_real(entries, "table3", report.DATASETS, ["C1"]) == ["AffectNet-7 C1", "ExpW C1"]
     cap = report.cite_runs(report.select(entries, experiment="table3", dataset="fer2013", synthetic=False))
-    assert "fer2013-C1-s0-FAKE (commit fakefakefa)" in cap
-    assert "fer2013-C1-rec-FAKE (recorded: commit fakefakefa, cuda (FAKE GPU), 2026-01-01, data FAKEFP)" in cap
+    # short labels (the full provenance is on each run page); none of these FAKE entries has a page to link
+    assert cap == "FER2013 C1 3 ep (this build), FER2013 C1 3 ep (recorded)"
 
 
 def test_compute_and_figures(runs: Path):

@@ -154,34 +154,65 @@ def job_book(w: Workflow) -> Path:
     return html
 
 
+def record_title(page_title: str, record_id: str) -> str:
+    """A recorded run's page title: its record's id (what every caption links and `results/runs/` names), not the
+    local run id it was trained under; the rest of the title (config, data, seed, profile, leak) kept."""
+    rest = page_title.lstrip("# ").partition(":")[2].strip() if page_title.lstrip("# ").startswith("Run ") else ""
+    return f"Run {record_id} (recorded)" + (f": {rest}" if rest else "")
+
+
+def _stage_recorded(page: Path, dest: Path, record_id: str) -> None:
+    import nbformat
+    nb = nbformat.read(str(page), as_version=4)
+    first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
+    lines = first.source.splitlines() if first else []
+    title = record_title(lines[0] if lines and lines[0].startswith("# ") else "", record_id)
+    if first is None:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"# {title}"))
+    else:
+        first.source = "\n".join([f"# {title}"] + (lines[1:] if lines and lines[0].startswith("# ") else lines))
+    nbformat.write(nb, str(dest))
+
+
 def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
-    """Copy the book's sources and the executed pages (runs, recorded runs, datasets) into `src`."""
+    """Copy the book's sources and the executed pages into `src`: real runs (this build's and recorded ones,
+    each titled with its record's id) and real datasets into book/runs/ and book/data/, the part of the book
+    about the runs; synthetic runs and stand-in datasets into book/demo-runs/ and book/demo-data/, the appendix
+    on synthetic faces (`_toc.yml` globs each folder under its part)."""
     from resemote.book.colab import restate_page_file
+    from resemote.book.report.base import DATA_PAGES, DEMO_DATA_PAGES, DEMO_RUN_PAGES, RUN_PAGES
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
     for f in ("_config.yml", "_toc.yml"):
         shutil.copy(ROOT / f, src / f)
     shutil.copytree(ROOT / "book", src / "book", ignore=shutil.ignore_patterns("_build"))
-    runs_out, data_out = src / "book" / "runs", src / "book" / "data"
-    runs_out.mkdir(exist_ok=True)
-    data_out.mkdir(exist_ok=True)
+    out = {k: src / "book" / k for k in (RUN_PAGES, DATA_PAGES, DEMO_RUN_PAGES, DEMO_DATA_PAGES)}
+    for folder in out.values():
+        folder.mkdir(exist_ok=True)
     runs = w.path(w.runs_dir)
     for e in entries:
-        page = runs / PAGES / f"{e['id']}.ipynb" if e["kind"] == "live" else runs / e["path"] / "page.ipynb"
-        if e.get("page") and page.is_file():
-            shutil.copy(page, runs_out / f"{e['id']}.ipynb")
-            restate_page_file(runs_out / f"{e['id']}.ipynb", runs / e["path"])  # its Colab estimate, if it miscounted
+        recorded = e["kind"] != "live"
+        page = runs / e["path"] / "page.ipynb" if recorded else runs / PAGES / f"{e['id']}.ipynb"
+        if not (e.get("page") and page.is_file()):
+            continue
+        dest = out[DEMO_RUN_PAGES if e.get("synthetic") else RUN_PAGES] / f"{e['id']}.ipynb"
+        if recorded:
+            _stage_recorded(page, dest, e["id"])
+        else:
+            shutil.copy(page, dest)
+        restate_page_file(dest, runs / e["path"])  # its Colab estimate, if it miscounted
     live = {d["name"] for d in meta["datasets"] if d["kind"] == "live" and d["status"] == "current"}
     for d in meta["datasets"]:
         page = runs / PAGES / f"datasets-{d['name']}.ipynb"
         if d["kind"] == "live" and d["status"] == "current" and page.is_file():
-            shutil.copy(page, data_out / f"{d['name']}.ipynb")
+            shutil.copy(page, out[DEMO_DATA_PAGES if d.get("synthetic") else DATA_PAGES] / f"{d['name']}.ipynb")
         elif d["kind"] == "recorded" and d["name"] not in live:  # its record's tables and audit; faces if here
-            record_page(w, d, (runs / d["path"]).parent, data_out / f"{d['name']}.ipynb")
-    for folder, what in ((runs_out, "run"), (data_out, "dataset page")):  # the toc's globs must match
-        if not any(folder.iterdir()):
-            (folder / "none.md").write_text(f"# No {what}s\n\nNo {what} has been made in this build.\n")
+            record_page(w, d, (runs / d["path"]).parent, out[DATA_PAGES] / f"{d['name']}.ipynb")
+    for key, what in ((RUN_PAGES, "real-data run"), (DATA_PAGES, "real dataset page"),
+                      (DEMO_RUN_PAGES, "synthetic run"), (DEMO_DATA_PAGES, "synthetic dataset page")):
+        if not any(out[key].iterdir()):  # the toc's globs must match
+            (out[key] / "none.md").write_text(f"# No {what}s\n\nNo {what} has been made in this build.\n")
 
 
 def record_page(w: Workflow, d: dict, record: Path, out: Path) -> None:

@@ -12,6 +12,7 @@ The chapters call these through this package (`from resemote.book import report;
 from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
                                        cite_runs, data_root, dataset_label, index_meta, load_datasets, load_entries,
                                        mean_sd, runs_dir, select, table)
+from resemote.book.report.base import appendix_note, coverage_lines, page_folder, run_label
 from resemote.book.report.claims import claims_table, load_label_counts, verdict_counts
 from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes,
                                         ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
@@ -103,6 +104,7 @@ __all__ = [
     "table",
     "verdict_counts",
 ]
+__all__ += ["appendix_note", "coverage_lines", "page_folder", "run_label"]  # sources and the appendix on synthetic faces
 __all__ += [  # the leakage section (report/leakage.py)
     "clean_cell",
     "clean_counts_table",

@@ -132,26 +132,103 @@ def accuracy_cell(entries: list[Entry], key: str = "test_accuracy", scale: float
     return "; ".join(parts) if parts else NOT_RUN
 
 
+# Where `resemote.book.jobs.stage_book` puts the executed pages, relative to the chapters (book/*.md): real runs
+# and datasets in the book's run part, synthetic ones in the appendix on synthetic faces.
+RUN_PAGES, DATA_PAGES = "runs", "data"
+DEMO_RUN_PAGES, DEMO_DATA_PAGES = "demo-runs", "demo-data"
+APPENDIX = "demo"  # the appendix chapter (book/demo.md) a chapter points to for what the synthetic runs show
+
+
+def page_folder(e: Entry) -> str:
+    """The folder of the book (beside the chapters) that holds a run's page."""
+    return DEMO_RUN_PAGES if e.synthetic else RUN_PAGES
+
+
+def run_label(e: Entry) -> str:
+    """A run as a source line names it: 'FER2013 C1 9 ep (recorded)', 'synthetic C1 8 ep (synthetic)'; the
+    seed, batch size, training subset and leak only where they are not the plain run's."""
+    p = {**e.info.get("params", {}), **(e.params or {})}
+    # the dataset's short name ('FER+', not 'FER+ (majority vote, 7 classes)'): its page says the rest
+    data = "synthetic" if e.synthetic else TITLES.get(p.get("dataset") or e.info.get("dataset"), "?").split(" (")[0]
+    parts = [data, str(p.get("config") or e.info.get("config"))]
+    if p.get("seed"):
+        parts.append(f"seed {p['seed']}")
+    if p.get("epochs") is not None:
+        parts.append(f"{p['epochs']} ep")
+    if p.get("batch_size") not in (None, 16):
+        parts.append(f"batch {p['batch_size']}")
+    if p.get("train_subset"):
+        parts.append(f"{p['train_subset']:,}-image subset")
+    if p.get("leak_test_fraction"):
+        parts.append(f"leak {p['leak_test_fraction']:.0%}" + (" copies" if p.get("leak_copies") == "released" else ""))
+    kind = "synthetic" if e.synthetic else "recorded" if e.recorded else "this build"
+    return f"{' '.join(parts)} ({kind})"
+
+
 def cite_runs(entries: Iterable[Entry]) -> str:
-    """Caption text naming runs: live ones with their commit, recorded ones with commit, device, date and
-    data fingerprint."""
-    parts = []
+    """The finished runs behind a table or figure as short labels, each linking to its run page (which holds
+    the full provenance: commit, device, date, data fingerprint). A run cited twice (a record filling the cells
+    of two profiles) is named once."""
+    parts: dict[str, str] = {}
     for e in entries:
-        if not e.finished:
+        if not e.finished or e.id in parts:
             continue
-        m = e.metrics
-        if e.recorded:
-            parts.append(f"{e.id} (recorded: commit {short_commit(m)}, {m.get('device')}, "
-                         f"{str(m.get('finished_at', ''))[:10]}, data {m.get('data_fingerprint')})")
-        else:
-            parts.append(f"{e.id} (commit {short_commit(m)})")
-    return "runs " + ", ".join(parts) if parts else "no finished runs"
+        label = run_label(e)
+        parts[e.id] = (f'<a href="{page_folder(e)}/{e.id}.html" title="{e.id}">{label}</a>' if e.info.get("page")
+                       else label)
+    return ", ".join(parts.values()) if parts else "no finished runs"
 
 
 def caption(text: str, entries: Iterable[Entry] | None = None) -> str:
-    """Caption text that names the runs behind a table or figure."""
-    entries = list(entries or [])
-    return f"{text} Source: {cite_runs(entries)}." if entries else text
+    """Caption text, then one line naming the runs behind the table or figure ('Sources: ...')."""
+    entries = [e for e in entries or [] if e.finished]
+    if not entries:
+        return text
+    return f"{text} Source{'s' if len({e.id for e in entries}) > 1 else ''}: {cite_runs(entries)}.".strip()
+
+
+def appendix_note(what: str, produce: str) -> str:
+    """The one line (Markdown) a chapter shows where a real result is missing: what is missing, what would make
+    it, and a link to the appendix that shows the pipeline making it on synthetic faces."""
+    return (f"**Missing:** {what}. {produce}. The pipeline's demonstration on synthetic faces is in "
+            f'<a href="{APPENDIX}.html">the appendix</a>.')
+
+
+def coverage_lines(entries: list[Entry], datasets: list[dict], label_counts: list[dict] = ()) -> list[str]:
+    """What this build's results did with each dataset, one line per group of datasets treated alike: trained
+    (ResEmoteNet C1, with budget, device and kind), a test set only (cross-dataset), counted from its label
+    file, or not available. Computed from the run index and the records, so it says what the book shows."""
+    budgets = {"reduced": "a reduced budget", "paper": "the paper's budget"}
+    trained: dict[str, list[Entry]] = {}
+    for e in select(entries, experiment="table3", config="C1", synthetic=False):
+        trained.setdefault(e.info.get("dataset") or e.metrics["dataset"], []).append(e)
+    crossed = {name: d for d, runs in trained.items() for e in runs for name in (e.info.get("cross") or {})}
+    counted = {d["name"] for d in datasets if not d["synthetic"]}
+    labels_only = {c.get("dataset") for c in label_counts}
+    groups: dict[str, list[str]] = {}
+    for name in (*DATASETS, "ferplus", "ckplus", "jaffe"):
+        if name in trained:
+            runs = list({e.id: e for e in trained[name]}.values())
+            how = "; ".join(sorted({f"{budgets.get(e.info.get('profile'), e.info.get('profile'))} "
+                                    f"({e.params.get('epochs')} epochs, {device_kind(e.metrics)}, "
+                                    f"{'recorded' if e.recorded else 'this build'})" for e in runs}))
+            what = f"ResEmoteNet C1 trained and tested at {how}"
+        elif name in crossed:
+            what = "a test set only, for the models trained on " + _and(
+                sorted({TITLES[d] for d, runs in trained.items() for e in runs if name in (e.info.get("cross") or {})}))
+        elif name in counted:
+            what = "counted and audited; no run trained or tested on it"
+        elif name in labels_only:
+            what = "counted from its label file; its images are not available here"
+        else:
+            what = "not available here"
+        groups.setdefault(what, []).append(TITLES[name])
+    return [f"{_and(names)}: {what}." for what, names in groups.items()]
+
+
+def _and(items: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C' (a title may hold a comma itself)."""
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def table(df: pd.DataFrame, caption: str, index: bool = False):

@@ -90,20 +90,23 @@ def _real_rows(entries: list[Entry], **where) -> dict[str, list[Entry]]:
 
 
 def results_table(entries: list[Entry], experiment: str = "table3", config: str = "C1",
-                  datasets: list[dict] | None = None) -> pd.DataFrame:
+                  datasets: list[dict] | None = None, synthetic: bool | None = None) -> pd.DataFrame:
     """Test accuracy (%) per dataset: the paper's claim; this companion on the real data with the paper's
     protocol and with the reduced budget (live and recorded runs, and their difference where both exist);
     and, on its own row, the synthetic stand-in. Below each of ours, the same runs on the clean test images
     only (no copy in training or validation; `report.leakage.clean_cell`, re-scored against `datasets`' audits
-    where a run did not write it)."""
+    where a run did not write it). `synthetic`: False, the claim and real-data rows only; True, the stand-in
+    rows only; None, both."""
     from resemote.book.report.leakage import CLEAN as clean, clean_cell
     rows = {"ResEmoteNet, paper's claim (Roy et al. 2024)":
-            {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}}
-    for p, label in PROFILE_ROWS.items():
+            {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}} if synthetic is not True else {}
+    for p, label in PROFILE_ROWS.items() if synthetic is not True else ():
         sel = {d: select(entries, experiment=experiment, dataset=d, config=config, synthetic=False, profile=p)
                for d in DATASETS}
         rows[f"this companion, {label}"] = {TITLES[d]: accuracy_cell(sel[d]) for d in DATASETS}
         rows[f"this companion, {label}: {clean}"] = {TITLES[d]: clean_cell(sel[d], datasets) for d in DATASETS}
+    if synthetic is False:
+        return pd.DataFrame(rows).T
     sel = {d: select(entries, experiment=experiment, dataset=d, config=config, synthetic=True) for d in DATASETS}
     rows[f"stand-in ({SYNTHETIC_TAG})"] = {TITLES[d]: accuracy_cell(sel[d]) for d in DATASETS}
     rows[f"stand-in ({SYNTHETIC_TAG}): {clean}"] = {TITLES[d]: clean_cell(sel[d], datasets) for d in DATASETS}
@@ -111,12 +114,13 @@ def results_table(entries: list[Entry], experiment: str = "table3", config: str 
 
 
 def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[dict] | None = None,
-                   substitutes: tuple[str, ...] = ("fer2013",)) -> pd.DataFrame:
+                   substitutes: tuple[str, ...] = ("fer2013",), synthetic: bool | None = None) -> pd.DataFrame:
     """Table IV: the paper's accuracy and 'loss' per configuration beside ours (accuracy %, test
     cross-entropy) on the real data (per profile, each with its accuracy on the clean test images only:
-    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in. Each dataset of `substitutes` gets
-    its own column (paper protocol; 'not run' until it has run), labelled as standing in for the paper's RAF-DB:
-    it never fills RAF-DB's."""
+    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in. Each dataset of `substitutes` gets its
+    own column (paper protocol; 'not run' until it has run), labelled as standing in for the
+    paper's RAF-DB: it never fills RAF-DB's. `synthetic`: False, the paper's and real-data columns only; True,
+    the configurations and the stand-in's columns only; None, all."""
     from resemote.book.report.leakage import clean_cell
     rows = []
     # Every substitute has its column, run or not (a missing result shows as missing; `ablation_substitute_note`
@@ -127,7 +131,11 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
     profiles = {p: label for p, label in PROFILE_ROWS.items()
                 if p == "paper" or select(entries, experiment="table4", synthetic=False, profile=p, finished=False)}
     for c, (acc, loss, removed) in paper.TABLE_IV.items():
-        row = {"config": c, "removed": removed, "paper acc. (%)": f"{acc:.2f}", "paper loss (%)": f"{loss:.2f}"}
+        row = {"config": c, "removed": removed}
+        if synthetic is True:
+            profiles, subs = {}, []
+        else:
+            row.update({"paper acc. (%)": f"{acc:.2f}", "paper loss (%)": f"{loss:.2f}"})
         for p, label in profiles.items():
             r = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=False, profile=p)
             row[f"ours acc. (%), {TITLES[dataset]}, {label}"] = accuracy_cell(r)
@@ -135,6 +143,9 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
         for d in subs:
             row[f"ours acc. (%), {TITLES[d]}, {SUBSTITUTE}"] = accuracy_cell(select(
                 entries, experiment="table4", dataset=d, config=c, synthetic=False, profile="paper"))
+        if synthetic is False:
+            rows.append(row)
+            continue
         # Short headers so that the nine columns fit a 1280 px page; the caption spells out the synthetic tag.
         s = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=True)
         # the stand-in's budget in its accuracy cell, not a column of its own: ten columns overflow a 1280 px page
