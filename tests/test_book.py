@@ -67,8 +67,11 @@ def test_tables_and_figures(html: Path):
     method = text(html, "method")
     assert "80,238,599" in method and "2048 x 1 x 1" in method                # generated layer table
     assert "Roy" in text(html, "references")
-    index = text(html, "index")
-    assert "The paper's claims and this companion's verdicts" in index and "not checked yet" in index
+    index = article(html, "index")
+    # page one: the findings first, then the claims grouped (the tiny plan trains no real run: nothing checked)
+    assert index.index("What we found") < index.index("The paper's claims, checked")
+    assert "Every claim of the paper, one row each" in index and "not checked yet" in index
+    assert "synthetic - pipeline demonstration" not in index
 
 
 def test_failed_and_mismatched_runs_show_as_failed_never_as_results(tiny_repo, html: Path):
