@@ -23,7 +23,7 @@ from resemote.book.jobs import stage_book
 from resemote.book.workflow import ROOT
 from resemote.data.classes import CLASSES
 
-MIRROR = ("introduction", "method", "datasets", "setup", "results", "ablation", "gradcam", "compute")
+MIRROR = ("introduction", "method", "datasets", "setup", "results", "ablation", "gradcam", "audit", "compute")
 SYNTH_ACC = 0.4321   # FAKE: a synthetic accuracy no real run has, so "43.21" anywhere means it leaked out
 
 
