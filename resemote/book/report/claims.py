@@ -44,7 +44,7 @@ def one_per_seed(entries: list[Entry]) -> list[Entry]:
     return list(by_seed.values())
 
 
-def _interval(entries: list[Entry]) -> tuple[float, float, float]:
+def seed_interval(entries: list[Entry]) -> tuple[float, float, float]:
     """(mean, low, high) test accuracy in % over `entries` (module docstring)."""
     accs = [e.metrics["test_accuracy"] * 100 for e in entries]
     lo = min(e.metrics["test_accuracy_ci95"][0] for e in entries) * 100
@@ -65,11 +65,11 @@ def _runs_text(entries: list[Entry]) -> str:
     return f"{n} {'seeds' if n > 1 else 'run'}, {where}"
 
 
-def _accuracy_row(claim: str, value: float, entries: list[Entry], reduced: list[Entry], name: str,
+def accuracy_row(claim: str, value: float, entries: list[Entry], reduced: list[Entry], name: str,
                   page: str) -> dict:
     entries = one_per_seed(entries)
     if entries:
-        mean, lo, hi = _interval(entries)
+        mean, lo, hi = seed_interval(entries)
         if len(entries) > 1:
             sd = statistics.stdev(e.metrics["test_accuracy"] * 100 for e in entries)
             ours = (f"{mean:.2f} ± {sd:.2f} (interval {lo:.2f}-{hi:.2f}: mean ± 2 sd and the seeds' 95% "
@@ -81,7 +81,7 @@ def _accuracy_row(claim: str, value: float, entries: list[Entry], reduced: list[
         verdict = NOT_CHECKED
         ours = f"needs 80-epoch runs: {_run_with_data(name)}"
         if reduced:
-            mean, lo, hi = _interval(reduced)
+            mean, lo, hi = seed_interval(reduced)
             ours += (f". A reduced-budget run ({reduced[0].info.get('budget')}) gave {mean:.2f}, which does not "
                      f"test an 80-epoch claim")
     return {"claim": claim, "paper": f"{value:.2f}%", "this companion": ours, "verdict": verdict,
@@ -93,7 +93,7 @@ def load_label_counts(records: str | Path | None = None) -> list[dict]:
     return _load_label_counts(Path(records) if records else REPO / "results")
 
 
-def _count_rows(name: str, summaries: list[dict], label_counts: list[dict] = ()) -> list[dict]:
+def count_rows(name: str, summaries: list[dict], label_counts: list[dict] = ()) -> list[dict]:
     title = TITLES[name]
     real = [d for d in summaries if d["summary"]["dataset"] == name and not d["synthetic"]]
     labels = [r for r in label_counts if r["dataset"] == name]
@@ -138,7 +138,7 @@ def _count_rows(name: str, summaries: list[dict], label_counts: list[dict] = ())
     return [{**r, "evidence": evidence} for r in rows]
 
 
-def _ablation_rows(entries: list[Entry]) -> list[dict]:
+def ablation_rows(entries: list[Entry]) -> list[dict]:
     rows = []
     c1 = one_per_seed(select(entries, experiment="table4", dataset="rafdb", config="C1", synthetic=False,
                              profile="paper"))
@@ -149,7 +149,7 @@ def _ablation_rows(entries: list[Entry]) -> list[dict]:
         ck = one_per_seed(select(entries, experiment="table4", dataset="rafdb", config=c, synthetic=False,
                                  profile="paper"))
         if c1 and ck:
-            (m1, lo1, hi1), (mk, lok, hik) = _interval(c1), _interval(ck)
+            (m1, lo1, hi1), (mk, lok, hik) = seed_interval(c1), seed_interval(ck)
             se = math.hypot((hi1 - lo1) / 3.92, (hik - lok) / 3.92)
             ours = m1 - mk
             verdict = REPRODUCED if abs(ours - drop) <= 1.96 * se else NOT_REPRODUCED
@@ -161,14 +161,14 @@ def _ablation_rows(entries: list[Entry]) -> list[dict]:
             fk = one_per_seed(select(entries, experiment="table4", dataset="fer2013", config=c, synthetic=False,
                                      profile="paper"))
             if f1 and fk:  # shown, but a FER2013 difference does not test a RAF-DB claim
-                ours = _interval(f1)[0] - _interval(fk)[0]
+                ours = seed_interval(f1)[0] - seed_interval(fk)[0]
                 text += f". On FER2013 ({SUBSTITUTE}, not a test of this claim): {ours:.2f} points"
         rows.append({"claim": claim, "paper": f"{drop:.2f} points", "this companion": text, "verdict": verdict,
                      "evidence": _link("ablation", "Ablation")})
     return rows
 
 
-def _sensitivity_rows(entries: list[Entry]) -> list[dict]:
+def sensitivity_rows(entries: list[Entry]) -> list[dict]:
     """The paper says batch 16 was best "consistently" over its datasets (it names none): checked on every
     dataset with all four batch sizes at the paper's budget, each dataset on its own."""
     sens = select(entries, experiment="sensitivity", synthetic=False, profile="paper")
@@ -207,15 +207,15 @@ def claims_table(entries: list[Entry], summaries: list[dict], label_counts: list
     records of datasets counted from their label file alone (`load_label_counts`)."""
     rows = []
     for d in DATASETS:
-        rows.append(_accuracy_row(
+        rows.append(accuracy_row(
             f"Table III: ResEmoteNet reaches {paper.RESEMOTENET_ACCURACY[d]:.2f}% on {TITLES[d]}",
             paper.RESEMOTENET_ACCURACY[d],
             select(entries, experiment="table3", dataset=d, config="C1", synthetic=False, profile="paper"),
             select(entries, experiment="table3", dataset=d, config="C1", synthetic=False, profile="reduced"),
             d, "results"))
-    rows += _sensitivity_rows(entries) + _ablation_rows(entries)
+    rows += sensitivity_rows(entries) + ablation_rows(entries)
     for d in DATASETS:
-        rows += _count_rows(d, summaries, label_counts)
+        rows += count_rows(d, summaries, label_counts)
     return pd.DataFrame(rows, columns=["claim", "paper", "this companion", "verdict", "evidence"])
 
 

@@ -9,10 +9,8 @@ follow `claims` (a reduced budget never tests an 80-epoch claim); this module on
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,10 +18,10 @@ import pandas as pd
 
 from resemote import paper
 from resemote.book.records import Entry
-from resemote.book.report.base import CLASSES, DATASETS, REPO, TITLES, device_label, load_datasets, load_entries, \
-    runs_dir, select
-from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, _ablation_rows, _accuracy_row,
-                                         _count_rows, _interval, _sensitivity_rows, load_label_counts, one_per_seed)
+from resemote.book.report.base import (CLASSES, DATASETS, REPO, TITLES, device_label, load_datasets, load_entries,
+                                       runs_dir, select)
+from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
+                                         count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
 from resemote.book.report.extra import load_agreement
 from resemote.book.report.leakage import clean_score, leak_points
 from resemote.book.report.paper_tables import is_permutation
@@ -125,7 +123,7 @@ def best_result(f: Findings, dataset: str, config: str = "C1") -> Best | None:
         return None
     epochs = max(e.params.get("epochs") or e.metrics.get("epochs") or 0 for e in seen.values())
     runs = one_per_seed([e for e in seen.values() if (e.params.get("epochs") or e.metrics.get("epochs")) == epochs])
-    mean, lo, hi = _interval(runs)
+    mean, lo, hi = seed_interval(runs)
     clean = None
     if len(runs) == 1:
         s = clean_score(runs[0], f.datasets)
@@ -223,7 +221,7 @@ def _agreement_sentence(f: Findings) -> str | None:
 def count_findings(f: Findings, name: str) -> dict | None:
     """Table I/II for one dataset from its records: {'total', 'train', 'test': (ours, published, verdict), 'source'}
     (verdict `PERMUTED` where a column holds the published numbers under other classes), or None without data."""
-    rows = _count_rows(name, f.datasets, f.label_counts)
+    rows = count_rows(name, f.datasets, f.label_counts)
     if rows[0]["verdict"] == NOT_CHECKED:
         return None
     s = f.summary(name)
@@ -356,7 +354,7 @@ def trained_markdown(f: Findings) -> str:
 # --- the verdict --------------------------------------------------------------------------------------------------
 def verdict_markdown(f: Findings) -> str:
     """Two or three sentences: where the accuracy claims stand, what the counts show, what limits trust."""
-    acc = {d: _accuracy_row("", paper.RESEMOTENET_ACCURACY[d], _paper_runs(f, d), [], d, "results")["verdict"]
+    acc = {d: accuracy_row("", paper.RESEMOTENET_ACCURACY[d], _paper_runs(f, d), [], d, "results")["verdict"]
            for d in DATASETS}
     tested = [d for d in DATASETS if acc[d] != NOT_CHECKED]
     fer = best_result(f, "fer2013")
@@ -420,7 +418,7 @@ ACC_COLUMNS = ["claim", "this companion's best real result", "others' re-runs", 
 
 def _accuracy_claim(f: Findings, d: str) -> dict:
     claim = paper.RESEMOTENET_ACCURACY[d]
-    row = _accuracy_row("", claim, _paper_runs(f, d), [], d, "results")
+    row = accuracy_row("", claim, _paper_runs(f, d), [], d, "results")
     b = best_result(f, d)
     if b is None:
         ours = f"no real run: needs {TITLES[d]} under data/{d}"
@@ -450,7 +448,7 @@ def claims_summary(f: Findings) -> pd.DataFrame:
     todo: dict[str, list[str]] = {}
     for d in DATASETS:
         c = count_findings(f, d)
-        n = len(_count_rows(d, [], []))  # the claims of one dataset's counts (claims.claims_table's rows)
+        n = len(count_rows(d, [], []))  # the claims of one dataset's counts (claims.claims_table's rows)
         if c is None:
             todo.setdefault(f"needs {TITLES[d]} under data/{d}", []).append(f"{TITLES[d]}'s Table I/II counts ({n})")
             continue
@@ -476,12 +474,12 @@ def claims_summary(f: Findings) -> pd.DataFrame:
                      f"{'; '.join(parts)}; {c['source']}", "others' re-runs": "-", "verdict": verdict})
     for label, short, sub in (
             ("Table IV: the ablation (what removing each component costs on RAF-DB)", "Table IV's ablation drops",
-             _ablation_rows),
+             ablation_rows),
             ("Sensitivity: batch size 16 and 80 epochs were best", "the sensitivity study (batch 16, 80 epochs best)",
-             _sensitivity_rows)):
+             sensitivity_rows)):
         rs = sub(f.entries)
         if all(r["verdict"] == NOT_CHECKED for r in rs):
-            need = ("needs RAF-DB images and 80-epoch runs of C1-C6" if sub is _ablation_rows
+            need = ("needs RAF-DB images and 80-epoch runs of C1-C6" if sub is ablation_rows
                     else "needs 80-epoch runs at four batch sizes")
             todo.setdefault(need, []).append(f"{short} ({len(rs)})")
         else:
