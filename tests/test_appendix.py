@@ -99,6 +99,7 @@ def render_chapter(name: str) -> str:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    plt.close("all")  # a figure another test left open is not this chapter's (a cell shows every open figure)
     text = (ROOT / "book" / f"{name}.md").read_text()
     cells = re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S)
     shown: list[str] = []
