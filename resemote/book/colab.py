@@ -86,6 +86,16 @@ def _estimate(config: str, image_size: int, epochs: int, n_train: int, n_val: in
     return T4Estimate(config, image_size, epochs, n_train, n_val, n_test, fwd / 1e9, total / 1e15, hours, **extra)
 
 
+def _held(counts: dict[str, int], fraction: float) -> dict[str, int]:
+    """Per class, how many images `resemote.data.stratified_split` holds out of a split with these class counts."""
+    import numpy as np
+    from resemote.data import stratified_split
+    names = list(counts)
+    labels = np.repeat(np.arange(len(names)), [counts[c] for c in names])
+    held = labels[stratified_split(labels, fraction, 0)[1]]  # the counts do not depend on the seed
+    return {c: int((held == i).sum()) for i, c in enumerate(names)}
+
+
 def t4_estimate(config: str, splits: dict[str, dict[str, int]], epochs: int, image_size: int = 64,
                 train_subset: int | None = None, leak_test_fraction: float = 0.0,
                 leak_copies: str | None = None) -> T4Estimate:
@@ -93,20 +103,20 @@ def t4_estimate(config: str, splits: dict[str, dict[str, int]], epochs: int, ima
     `resemote.analysis.stats.dataset_stats` gives them); no validation split: VAL_FRACTION of train is carved out.
     The leak experiment's settings (`PlannedRun.experiment()`) count what the run trains on: at most
     `train_subset` training images plus `leak_test_fraction` of the test images (`leak_copies` costs the same)."""
-    # per class, as the loaders and resemote.leakage cut them (resemote.data.stratified_split: each class's share
-    # rounded), so that the counts are the run's own, not a rounding of the totals
+    # per class, cut by the very function the loaders and resemote.leakage cut with (each class's share rounded),
+    # so that the counts are the run's own, not a rounding of the totals
     train = {c: int(k) for c, k in splits.get("train", {}).items()}
     test = {c: int(k) for c, k in splits.get("test", {}).items()}
     if "val" in splits:
         n_val = sum(splits["val"].values())
     else:
-        carved = {c: round(VAL_FRACTION * k) for c, k in train.items()}
+        carved = _held(train, VAL_FRACTION)
         n_val, train = sum(carved.values()), {c: k - carved[c] for c, k in train.items()}
     n_train, n_test = sum(train.values()), sum(test.values())
     subset = None
     if train_subset and 0 < int(train_subset) < n_train:
-        subset = sum(round(int(train_subset) / n_train * k) for k in train.values())
-    leaked = sum(round(float(leak_test_fraction or 0) * k) for k in test.values())
+        subset = sum(_held(train, int(train_subset) / n_train).values())
+    leaked = sum(_held(test, float(leak_test_fraction or 0)).values())
     return _estimate(config, image_size, epochs, (subset or n_train) + leaked, n_val, n_test, subset=subset,
                      leaked=leaked)
 
