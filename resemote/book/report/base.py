@@ -143,13 +143,16 @@ def page_folder(e: Entry) -> str:
     """The folder of the book (beside the chapters) that holds a run's page."""
     return DEMO_RUN_PAGES if e.synthetic else RUN_PAGES
 
+# a dataset's short name ('FER+', not 'FER+ (majority vote, 7 classes)'), for source lines and page one's
+# sentences: its page says the rest
+SHORT_TITLES = {k: v.split(" (")[0] for k, v in TITLES.items()}
+
 
 def run_label(e: Entry) -> str:
     """A run as a source line names it: 'FER2013 C1 9 ep (recorded)', 'synthetic C1 8 ep (synthetic)'; the
     seed, batch size, training subset and leak only where they are not the plain run's."""
     p = {**e.info.get("params", {}), **(e.params or {})}
-    # the dataset's short name ('FER+', not 'FER+ (majority vote, 7 classes)'): its page says the rest
-    data = "synthetic" if e.synthetic else TITLES.get(p.get("dataset") or e.info.get("dataset"), "?").split(" (")[0]
+    data = "synthetic" if e.synthetic else SHORT_TITLES.get(p.get("dataset") or e.info.get("dataset"), "?")
     parts = [data, str(p.get("config") or e.info.get("config"))]
     if p.get("seed"):
         parts.append(f"seed {p['seed']}")

@@ -18,8 +18,8 @@ import pandas as pd
 
 from resemote import paper
 from resemote.book.records import Entry
-from resemote.book.report.base import (CLASSES, DATASETS, REPO, TITLES, device_label, load_datasets, load_entries,
-                                       runs_dir, select)
+from resemote.book.report.base import (CLASSES, DATASETS, REPO, SHORT_TITLES, TITLES, device_label, load_datasets,
+                                       load_entries, runs_dir, select)
 from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
                                          count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
 from resemote.book.report.extra import load_agreement
@@ -29,7 +29,6 @@ from resemote.book.report.paper_tables import is_permutation
 PAPER_EPOCHS = int(paper.SETUP_PAPER["epochs"])  # the budget every accuracy claim is made at
 TRAINED = (*DATASETS, "ferplus")      # the datasets a Table III C1 run can be trained on
 OUTSIDE = ("ckplus", "jaffe")         # test sets only
-SHORT = {**TITLES, "ferplus": "FER+"}  # page one names datasets briefly
 
 
 def _doc(page: str, text: str) -> str:
@@ -165,7 +164,7 @@ def _accuracy_sentence(f: Findings, d: str) -> str | None:
         return None
     claim = paper.RESEMOTENET_ACCURACY.get(d) or paper.RELEASED_README.get(d, (None,))[0]
     whose = "the paper's" if d in paper.RESEMOTENET_ACCURACY else "the released repository's README's"
-    s = (f"**{SHORT[d]}:** ResEmoteNet (C1) trained for {b.label()} reaches {b.accuracy()}"
+    s = (f"**{SHORT_TITLES[d]}:** ResEmoteNet (C1) trained for {b.label()} reaches {b.accuracy()}"
          + (f" and {b.clean_text()}" if b.clean else "")
          + (f", against {whose} {claim:.2f}%" if claim is not None else ""))
     if d == "ferplus":
@@ -189,10 +188,10 @@ def _copies_sentence(f: Findings) -> str | None:
         if not c or not c.get("n_test"):
             continue
         if c["with_copy"]:
-            parts.append(f"{c['with_copy']:,} of {SHORT[name]}'s {c['n_test']:,} test images "
+            parts.append(f"{c['with_copy']:,} of {SHORT_TITLES[name]}'s {c['n_test']:,} test images "
                          f"({c['with_copy'] / c['n_test']:.1%})")
         else:
-            none.append(SHORT[name])
+            none.append(SHORT_TITLES[name])
     if not parts and not none:
         return None
     text = (f"{_and(parts)} have a copy (the same photograph, exact, near or mirrored) in training or validation"
@@ -282,7 +281,7 @@ def _cross_sentence(f: Findings) -> str | None:
             scores.append(f"{m['accuracy'] * 100:.2f}% of {TITLES[name]}'s {m['n']:,} images"
                           + (f" (no {_and(absent)} there)" if absent else ""))
         if scores:
-            parts.append(f"trained on {SHORT[d]} ({b.epochs} epochs), C1 classifies {_and(scores)}")
+            parts.append(f"trained on {SHORT_TITLES[d]} ({b.epochs} epochs), C1 classifies {_and(scores)}")
     if not parts:
         return None
     claims = [f"{v[0]:.2f}% on {TITLES[k]}" for k, v in paper.RELEASED_README.items() if k in OUTSIDE]
@@ -342,8 +341,8 @@ def trained_markdown(f: Findings) -> str:
     for d in TRAINED:
         b = best_result(f, d)
         if b:
-            done.append(f"{SHORT[d]} ({b.epochs} epochs, {b.where()})")
-    missing = [SHORT[d] for d in DATASETS if best_result(f, d) is None]
+            done.append(f"{SHORT_TITLES[d]} ({b.epochs} epochs, {b.where()})")
+    missing = [SHORT_TITLES[d] for d in DATASETS if best_result(f, d) is None]
     s = (f"So far it has trained ResEmoteNet on {_and(done)}" if done else
          "No real-data run has finished yet: only synthetic stand-ins, which test the pipeline and nothing else")
     if missing:
@@ -587,7 +586,7 @@ def untested_markdown(f: Findings) -> str:
         lo, hi = e.hours
         total += hi
         est.append(f"{TITLES[d]} {lo:.1f}-{hi:.1f} h (sizes from {src})")
-    full = [SHORT[d] for d in TRAINED if (b := best_result(f, d)) and b.paper_budget]
+    full = [SHORT_TITLES[d] for d in TRAINED if (b := best_result(f, d)) and b.paper_budget]
     have = (f"{_and(full)} {'has' if len(full) == 1 else 'have'} {PAPER_EPOCHS}-epoch runs, the rest none"
             if full else "no run here has it")
     lines.append(f"- **The paper's {PAPER_EPOCHS}-epoch budget:** {have}. *Estimated* from C1's FLOPs "
