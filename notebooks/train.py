@@ -69,7 +69,7 @@ else:
 dataset = "fer2013"         # fer2013 | rafdb | affectnet | expw (synthetic data is read as fer2013)
 root = ""                   # the dataset folder; empty: data/<dataset>
 config = "C1"               # C1-C6 (Table IV) or a baseline network (resemote.models.model_names())
-protocol = "paper"          # paper | released (resemote/training/protocols.py)
+protocol = "paper"          # paper | released | fit (the leak experiment; resemote/training/protocols.py)
 epochs = -1                 # -1: the protocol's (80)
 batch_size = -1             # -1: the protocol's (16)
 lr = -1.0                   # -1: the protocol's (1e-3)

@@ -275,7 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--root", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--model", "--config", dest="config", default="C1", metavar="NAME", help=_model_help())
-    s.add_argument("--protocol", default="paper", help="paper (default) or released")
+    s.add_argument("--protocol", default="paper",
+                   help="paper (default), released, or fit (NOT the paper's: no dropout, flips, class weights or "
+                        "plateau rule, last epoch tested; for the leak experiment)")
     s.add_argument("--epochs", type=int, help="default: the protocol's (80)")
     s.add_argument("--batch-size", type=int, help="default: the protocol's (16)")
     s.add_argument("--lr", type=float, help="default: the protocol's (1e-3)")

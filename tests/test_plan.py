@@ -103,7 +103,10 @@ def test_run_titles_state_the_subset_and_the_leak():
     runs = plan.resolve(plan.load_plan(ROOT / "runs.yml"), frozenset({"fer2013"}), "reduced", Path("/nonexistent/data"),
                      Path("/nonexistent/runs"))
     w = SimpleNamespace(by_id={r.id: r for r in runs})
-    leak = {r.leak_test_fraction: run_title(w, r.id) for r in runs if r.train_subset}
+    leak = {r.leak_test_fraction: run_title(w, r.id) for r in runs if r.train_subset and r.protocol == "paper"}
+    fitted = [run_title(w, r.id) for r in runs if r.protocol == "fit" and r.leak_test_fraction == 0.25]
+    assert fitted[0].endswith("seed 0 (reduced profile, fit recipe); LEAK EXPERIMENT, stratified training subset of "
+                              "1,000 images, 25% of the test images leaked into training (as they are)")
     assert leak[0.0].endswith("seed 0 (reduced profile), stratified training subset of 7,000 images")
     assert "LEAK" not in leak[0.0]
     assert leak[0.5].endswith("(reduced profile); LEAK EXPERIMENT, stratified training subset of 7,000 images, 50% of "

@@ -58,7 +58,8 @@ def run_title(w: Workflow, rid: str) -> str:
         return (f"Run {r.id}: {r.config} on synthetic faces ({SYNTHETIC_TAG}; stand-in for "
                 f"{', '.join(TITLES[d] for d in r.stands_in_for)})"
                 + (f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}" if r.leak_test_fraction else ""))
-    title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile)"
+    recipe = f", {r.protocol} recipe" if r.protocol != "paper" else ""
+    title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile{recipe})"
     # the leak experiment is never to be mistaken for a reproduction; its fraction-0 run still names its subset
     return title + ("; LEAK EXPERIMENT" if r.leak_test_fraction else "") + plan.leak_label(r.experiment())
 

@@ -166,9 +166,9 @@ def device_kind(device: str) -> str:
 
 
 def record_id(metrics: dict) -> str:
-    """`<dataset>-<config>-s<seed>-<epochs>ep[-b<batch>]-<device>-<commit>[-sub<n>][-leak<F>-<copies>]`; the
-    batch size only where it is not the protocol's (the sensitivity study), the leak experiment's settings
-    only where set, so earlier ids stay as they were."""
+    """`<dataset>-<config>-s<seed>-<epochs>ep[-b<batch>][-<protocol>]-<device>-<commit>[-sub<n>][-leak<F>-<copies>]`;
+    the batch size only where it is not the protocol's (the sensitivity study), the protocol only where it is
+    not `paper`, the leak experiment's settings only where set, so earlier ids stay as they were."""
     from resemote.training.protocols import PROTOCOLS
     bs = metrics.get("batch_size")
     proto = PROTOCOLS.get(metrics.get("protocol"))
@@ -176,7 +176,8 @@ def record_id(metrics: dict) -> str:
     x = experiment_settings(metrics)
     extra = (f"-sub{x['train_subset']}" if "train_subset" in x else "") + (
         f"-leak{x['leak_test_fraction']:g}-{x['leak_copies']}" if "leak_test_fraction" in x else "")
-    return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep{batch}-"
+    recipe = f"-{metrics['protocol']}" if metrics.get("protocol", "paper") != "paper" else ""
+    return (f"{metrics['dataset']}-{metrics['config']}-s{metrics['seed']}-{metrics['epochs']}ep{batch}{recipe}-"
             f"{device_kind(metrics['device'])}-{str(metrics['git_commit'])[:7]}{extra}")
 
 

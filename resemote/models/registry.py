@@ -85,9 +85,17 @@ def get_spec(name: str) -> ModelSpec:
     return MODELS[name]
 
 
-def create_model(name: str, num_classes: int = 7) -> "nn.Module":
-    """A freshly (randomly) initialised network `name` with `num_classes` outputs."""
-    return get_spec(name).build(num_classes)
+def create_model(name: str, num_classes: int = 7, dropout: bool = True) -> "nn.Module":
+    """A freshly (randomly) initialised network `name` with `num_classes` outputs; `dropout=False` turns its
+    dropout off (ResEmoteNet's configurations only: the baselines keep theirs as released)."""
+    spec = get_spec(name)
+    model = spec.build(num_classes)
+    if not dropout:
+        if not hasattr(model, "without_dropout"):
+            raise ResEmoteError(f"{name} cannot be trained without dropout: only ResEmoteNet's configurations "
+                                f"({', '.join(_RESEMOTENET)}) can")
+        model.without_dropout()
+    return model
 
 
 def conv_linear_macs(model: "nn.Module", image_size: int = 64) -> dict[str, int]:

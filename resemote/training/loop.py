@@ -85,12 +85,14 @@ def _set_rng_state(state: dict) -> None:
 
 
 def model_and_optimizer(config: str, dev: torch.device, lr: float, momentum: float, weight_decay: float, *,
-                        device_layers: bool = True) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+                        device_layers: bool = True, dropout: bool = True
+                        ) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
     """A fresh model `config` on `dev` and its SGD, set up as `train` steps them (and as `resemote bench` and
     the book's time estimate time them): freed memory kept in the heap on the CPU, the layers as they run
-    fastest on `dev` (`accel.for_device`; `device_layers=False` keeps the model's own), the fused update."""
+    fastest on `dev` (`accel.for_device`; `device_layers=False` keeps the model's own), the fused update;
+    `dropout=False`: the network's dropout off (a protocol's `dropout`)."""
     accel.keep_freed_memory(dev)  # CPU: no mmap/munmap of the gradients every step
-    model = create_model(config).to(dev)
+    model = create_model(config, dropout=dropout).to(dev)
     if device_layers:
         model = accel.for_device(model, dev)  # NHWC on CUDA, small-map convs as GEMMs on the CPU
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
@@ -192,7 +194,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         return rundir.load_run(out).metrics
 
     torch.manual_seed(seed)
-    model, opt = model_and_optimizer(config, dev, lr, proto.momentum, proto.weight_decay)
+    model, opt = model_and_optimizer(config, dev, lr, proto.momentum, proto.weight_decay, dropout=proto.dropout)
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)
     weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
@@ -248,7 +250,8 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
             val = evaluate(model, val_data, class_weights=weights, ci=False)
             if sched is not None:
                 sched.step(val["accuracy"])
-            improved = val["accuracy"] > s["best_acc"]
+            # the weights tested: the best validation epoch's, or (protocol `keep: last`) every epoch's in turn
+            improved = val["accuracy"] > s["best_acc"] or proto.keep == "last"
             if improved:
                 s.update(best_acc=val["accuracy"], best_epoch=epoch, since_best=0)
             else:
