@@ -5,14 +5,19 @@
   dataset summary of the same data (its list of copied test files), else a sentence naming what the run
   lacks. Nothing here reads an image or a weight.
 - `leak_points`, `leak_table`, `dose_response_figure`, `leak_reading`: the runs of the experiments marked
-  `leak: true` in runs.yml (`leakage`, `leakage_copies`), each labelled with its data, budget, training subset
-  and copies; the fraction-0 run of a series is its clean run. Leaked runs appear nowhere else
-  (`base.select` leaves them out of every other selection).
+  `leak: true` in runs.yml (`leakage`, `leakage_fitted` and their `_copies` twins, whose leaked images are
+  released-style copies), each labelled with its data, budget, recipe, training subset and copies; the
+  fraction-0 run of a series is its clean run. Leaked runs appear nowhere else (`base.select` leaves them out
+  of every other selection).
+- `leak_inference`: from a fitted dose's measured recall of its leaked images (m) and a clean accuracy (c), the
+  leaked fraction F = (claim - c) / (m - c) that would print the paper's claim: arithmetic on measurements,
+  labelled as such, never a result.
 """
 from __future__ import annotations
 
 import json
 import statistics
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +25,11 @@ import pandas as pd
 from resemote import paper
 from resemote.leakage import PREDICTIONS, read_predictions, rescore_predictions
 from resemote.book.records import Entry
+from resemote.training.protocols import SUMMARIES
 from resemote.training.rundir import experiment_settings
 from resemote.book.report.base import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
 
-LEAK_EXPERIMENTS = ("leakage", "leakage_copies")
+LEAK_EXPERIMENTS = ("leakage", "leakage_copies", "leakage_fitted", "leakage_fitted_copies")  # *_copies: released-style
 SUBSETS = ("all", "leaked", "clean")
 
 
@@ -107,8 +113,10 @@ def _group(e: Entry) -> str:
         return f"synthetic stand-in ({SYNTHETIC_TAG}), {epochs}, {s.get('n_train')} training images"
     x = experiment_settings(e.params)
     sub = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ", whole training split"
+    proto = e.params.get("protocol", "paper")
+    recipe = f", {SUMMARIES.get(proto, proto)}" if proto != "paper" else ""
     return (f"{TITLES.get(e.params.get('dataset'), '')}, {PROFILE_ROWS.get(e.info.get('profile'), e.info.get('profile'))}"
-            f" ({epochs}, batch {e.params.get('batch_size')}){sub}")
+            f" ({epochs}, batch {e.params.get('batch_size')}){recipe}{sub}")
 
 
 def leak_points(entries: list[Entry]) -> pd.DataFrame:
@@ -119,7 +127,7 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
     for exp in LEAK_EXPERIMENTS:
         for e in select(entries, experiment=exp):
             m, x = e.metrics, experiment_settings(e.params)
-            series = "released" if exp == "leakage_copies" else "as-is"
+            series = "released" if exp.endswith("_copies") else "as-is"
             if x.get("leak_copies", series) != series:
                 continue
             f = x.get("leak_test_fraction", 0.0)
@@ -186,7 +194,7 @@ def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] 
     ax.set_xticks(ticks, [f"{f:.0%}" for f in ticks])
     ax.set_xlabel("fraction of the test images added to training")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(group + ("" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""),
+    ax.set_title(textwrap.fill(group, 95) + ("" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""),
                  fontsize=9)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
@@ -288,6 +296,60 @@ def _fit_sentence(q: pd.DataFrame) -> str:
         return text + (": the network had not fitted its training images, so it had not learnt the leaked ones by "
                        "heart either, and a leak could buy little.")
     return text + ": the network had fitted its training images, the leaked ones among them."
+
+
+def fitted_groups(points: pd.DataFrame) -> list[str]:
+    """The real-data groups whose every run classified at least `FITTED`% of its own training images in its last
+    epoch: those where a leaked image can be recalled, so the only ones a recall is read from."""
+    out = []
+    for g, q in points[~points["synthetic"].astype(bool)].groupby("group", sort=True):
+        runs = q[q["subset"] == "all"]
+        if len(runs) and runs["train_acc"].notna().all() and (runs["train_acc"] >= FITTED).all():
+            out.append(g)
+    return out
+
+
+def fitted_recall(points: pd.DataFrame) -> list[dict]:
+    """Per fitted group and kind of copy, the accuracy on the leaked test images (the recall m, %) of its run with
+    the largest fraction leaked: {group, copies, fraction, m, low, high, n, run}."""
+    out = []
+    for g in fitted_groups(points):
+        q = points[(points["group"] == g) & (points["subset"] == "leaked")]
+        for copies, r in q.groupby("copies", sort=True):
+            r = r.sort_values("fraction").iloc[-1]
+            out.append({"group": g, "copies": copies, "fraction": r["fraction"], "m": r["accuracy"],
+                        "low": r["low"], "high": r["high"], "n": int(r["n"]), "run": r["run"]})
+    return out
+
+
+def needed_fraction(claim: float, clean: float, recall: float) -> float | None:
+    """The fraction F of the test images that, recalled at `recall` % while the rest score `clean` %, prints
+    `claim` %: F * recall + (1 - F) * clean = claim. 0 where clean already reaches the claim; None where no
+    fraction can (recall not above the claim)."""
+    if clean >= claim:
+        return 0.0
+    if recall <= claim:
+        return None
+    return (claim - clean) / (recall - clean)
+
+
+def leak_inference(points: pd.DataFrame, cleans: list[tuple[str, float]], claim: float) -> pd.DataFrame:
+    """For each clean accuracy c (label, %) and each measured recall m of a fitted dose, the leaked fraction that
+    turns c into `claim`, with the range m's 95% interval gives. An inference from measurements, not a result."""
+    rows = []
+    for r in fitted_recall(points):
+        how = "as they are" if r["copies"] == "as-is" else "as released-style copies"
+        for label, c in cleans:
+            f, lo, hi = (needed_fraction(claim, c, m) for m in (r["m"], r["high"], r["low"]))
+            text = ("none: c reaches the claim" if f == 0 else "no fraction: m is not above the claim" if f is None
+                    else f"{f:.0%}" + (f" ({lo:.0%}-{hi:.0%})" if lo is not None and hi is not None and
+                                       round(lo, 2) != round(hi, 2) else ""))
+            rows.append({"clean accuracy c (%)": f"{c:.2f}: {label}",
+                         "recall of leaked images m (%)": f"{r['m']:.2f} ({r['low']:.2f}-{r['high']:.2f}; "
+                                                          f"n={r['n']:,}), leaked {how}",
+                         f"leaked fraction for {claim:.2f}%": text, "F": f, "c": c, "m": r["m"],
+                         "copies": r["copies"], "run": r["run"]})
+    return pd.DataFrame(rows)
 
 
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
