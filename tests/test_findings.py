@@ -206,3 +206,37 @@ def test_untested_costs_are_the_flops_estimate(findings: report.Findings):
     assert "fastest FER2013 epoch recorded took 100 s (cpu (FAKE CPU); run fer-9ep-FAKE)" in md  # 100, 101, 102 s
     assert "so 80 epochs would take about 2 h per seed" in md                                     # 80 x 100 s
     assert "no run here has it" in md
+
+
+def _fitted_doses(root: Path) -> list[dict]:
+    """FAKE fitted doses (fit recipe, 1,000 images, 14 epochs, training accuracy 97%): 0 and 50% leaked as they
+    are, the 50% run recalling 96.00% (95-97) of its leaked images."""
+    runs = []
+    for f, acc in ((0.0, 0.30), (0.5, 0.62)):
+        extra = {"protocol": "fit", "train_subset": 1000, **({"leak_test_fraction": f, "leak_copies": "as-is"} if f else {})}
+        runs.append(fake_run(root, f"fit-{f}", acc=acc, epochs=14, train_acc=0.97, extra_params=extra,
+                             experiments=("leakage_fitted",)))
+        if f:
+            m = json.loads((root / f"fit-{f}" / "metrics.json").read_text())
+            m["leak"] = {"leaked": {"accuracy": 0.96, "ci95": [0.95, 0.97], "n": 1794},
+                         "clean": {"accuracy": 0.28, "ci95": [0.26, 0.30], "n": 1500}}
+            (root / f"fit-{f}" / "metrics.json").write_text(json.dumps(m))
+    return runs
+
+
+def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path: Path):
+    write_records(tmp_path, base_runs(tmp_path) + _fitted_doses(tmp_path), test_counts=PRIVATETEST)
+    f = report.load_findings(tmp_path, tmp_path / "records")
+    s = report.finding_sentences(f)
+    leak = next(x for x in s if x.startswith("The leak experiment"))
+    assert "14 epochs" in leak and "added 0% and 50%" in leak and "30.00% and 62.00%" in leak   # not the 9-epoch group
+    assert "the 50% dose recalled 96.00% of its leaked images" in leak and "not fitted" not in leak
+    t = report.inference_table(f)
+    lo, hi = 58.0, 66.0                                     # paper.OTHERS: "about 58-66%"
+    assert list(t["c"]) == pytest.approx([55.0, lo, hi])                # ours (the FAKE 9-epoch run), others' re-runs' two ends
+    assert list(t["F"]) == pytest.approx([(79.79 - c) / (96.0 - c) for c in (55.0, lo, hi)])
+    inf = next(x for x in s if x.startswith("*Inference, not a result:*"))
+    f55, f66 = (79.79 - 55.0) / 41.0, (79.79 - hi) / (96.0 - hi)                       # 60% and 46%
+    assert (f"a model scoring 55.00% on unseen images would print 79.79% with {f55:.0%} of the test images "
+            f"leaked, one scoring {hi:.2f}% with {f66:.0%}") in inf
+    assert "copies of 11.1% of the test images, so that alone falls short" in inf     # 400 / 3589
