@@ -125,3 +125,21 @@ def test_a_per_dataset_override_reaches_that_dataset_alone():
     assert (runs["fer2013"].epochs, runs["fer2013"].batch_size) == (3, 32)
     assert runs["ferplus"].id != plan.resolve(TINY | {"experiments": {"t": {"datasets": ["ferplus"], "configs": ["C1"]}}},
                                               {"ferplus"}, "reduced")[0].id
+
+
+def test_a_label_file_alone_is_not_a_dataset_to_train_on(tmp_path):
+    """RAF-DB's label file without its images is counted by `stats --labels-only`, never planned as real runs."""
+    labels = tmp_path / "rafdb" / "basic" / "EmoLabel"
+    labels.mkdir(parents=True)
+    (labels / "list_patition_label.txt").write_text("train_00001.jpg 5\ntest_0001.jpg 1\n")
+    (tmp_path / "rafdb" / "README.md").write_text("a note\n")
+    assert not plan.dataset_present(tmp_path, "rafdb")
+    runs = plan.resolve(TINY, frozenset(d for d in ("rafdb",) if plan.dataset_present(tmp_path, d)), "reduced")
+    assert all(r.synthetic for r in runs)
+    aligned = tmp_path / "rafdb" / "basic" / "Image" / "aligned"
+    aligned.mkdir(parents=True)
+    (aligned / "train_00001_aligned.jpg").write_bytes(b"FAKE")
+    assert plan.dataset_present(tmp_path, "rafdb")
+    (tmp_path / "fer2013").mkdir()
+    (tmp_path / "fer2013" / "fer2013.csv").write_text("emotion,pixels,Usage\n")
+    assert plan.dataset_present(tmp_path, "fer2013") and not plan.dataset_present(tmp_path, "expw")

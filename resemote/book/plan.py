@@ -93,9 +93,16 @@ def run_id(params: dict) -> str:
     return f"{'synthetic' if key['synthetic'] else key['dataset']}-{key['config']}-s{key['seed']}-{digest}"
 
 
+# what a loader reads: images, or a table of them (FER2013's and FER+'s CSVs hold their pixels)
+DATA_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".csv"})
+
+
 def dataset_present(data_dir: Path, name: str) -> bool:
+    """data/<name> holds something to train on: an image or a CSV anywhere under it (the search stops at the first).
+    A label file alone (RAF-DB's list_patition_label.txt without its images) is not a dataset to train on: the
+    plan gives it the synthetic stand-in, and `resemote stats --labels-only` counts it."""
     d = Path(data_dir) / name
-    return d.is_dir() and any(p.name != "README.md" for p in d.iterdir())
+    return d.is_dir() and any(p.suffix.lower() in DATA_SUFFIXES and p.is_file() for p in d.rglob("*"))
 
 
 def synthetic_name(s: dict) -> str:
