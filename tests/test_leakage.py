@@ -346,6 +346,10 @@ def test_the_leak_section_reads_its_runs(tmp_path):
     assert t.loc["50%", "leaked test images (%)"] == "95.00 (92.00-98.00; n=1,794)"
     assert t.loc["0%", "leaked test images (%)"] == "-"
     assert t.loc["0%", "clean test images (%)"] == "38.00 (36.00-40.00; n=3,000)"
+    assert list(t["training images right, last epoch (%)"]) == [f"{h[-1]['train_acc'] * 100:.1f}"
+                                                              for h in (e.run.history for e in sorted(
+                                                                  (e for e in entries if e.id in set(points["run"])),
+                                                                  key=lambda e: e.params.get("leak_test_fraction", 0)))]
     assert report.dose_response_figure(points, g, [0.25]) is not None
     # fractions 0, 0.1 and 0.5: all test images 40, 45, 65 (+-1), leaked 90 and 95, clean 39 and 37 (+-2)
     reading = report.leak_reading(points, g)

@@ -149,7 +149,8 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
 
 
 def leak_table(points: pd.DataFrame) -> pd.DataFrame:
-    """The points as a table: per group, copies and fraction, accuracy (%) with interval and n on each subset."""
+    """The points as a table: per group, copies and fraction, accuracy (%) with interval and n on each subset, and the
+    run's training accuracy in its last epoch (how far it had fitted what it trained on, leaked images included)."""
     if not len(points):
         return pd.DataFrame()
     rows = []
@@ -159,6 +160,8 @@ def leak_table(points: pd.DataFrame) -> pd.DataFrame:
             q = p[p["subset"] == s]
             row[f"{s} test images (%)"] = (f"{q['accuracy'].iloc[0]:.2f} ({q['low'].iloc[0]:.2f}-{q['high'].iloc[0]:.2f};"
                                            f" n={int(q['n'].iloc[0]):,})" if len(q) else "-")
+        t = p["train_acc"].iloc[0]
+        row["training images right, last epoch (%)"] = "-" if pd.isna(t) else f"{t:.1f}"
         row["run"] = p["run"].iloc[0] + (" (recorded)" if p["recorded"].iloc[0] else "")
         rows.append(row)
     return pd.DataFrame(rows)
