@@ -118,7 +118,8 @@ colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size, **r
 
 # %% [markdown]
 # ## Training
-# The test split is evaluated once, after training, with the weights of the best validation epoch.
+# The test split is evaluated once, after training, with the weights of the best validation epoch (the leak
+# experiment's `fit` recipe keeps its last epoch instead).
 
 # %%
 metrics = train(run.dataset, run.root, out, config=run.config, protocol=run.protocol, epochs=run.epochs,
