@@ -240,3 +240,5 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     assert (f"a model scoring 55.00% on unseen images would print 79.79% with {f55:.0%} of the test images "
             f"leaked, one scoring {hi:.2f}% with {f66:.0%}") in inf
     assert "copies of 11.1% of the test images, so that alone falls short" in inf     # 400 / 3589
+    assert (f"recalled **96.00%** of leaked test images; at that recall, a model scoring 55.00% on unseen faces would "
+            f"print the paper's number with about **{f55:.0%}** of the test images leaked") in report.verdict_markdown(f)
