@@ -210,17 +210,18 @@ def test_untested_costs_are_the_flops_estimate(findings: report.Findings):
 
 def _fitted_doses(root: Path) -> list[dict]:
     """FAKE fitted doses (fit recipe, 1,000 images, 14 epochs, training accuracy 97%): 0 and 50% leaked as they
-    are, the 50% run recalling 96.00% (95-97) of its leaked images."""
+    are, the 50% run recalling 96.00% (95-97) of its leaked images, and 50% as released-style copies recalling 57%."""
     runs = []
-    for f, acc in ((0.0, 0.30), (0.5, 0.62)):
-        extra = {"protocol": "fit", "train_subset": 1000, **({"leak_test_fraction": f, "leak_copies": "as-is"} if f else {})}
-        runs.append(fake_run(root, f"fit-{f}", acc=acc, epochs=14, train_acc=0.97, extra_params=extra,
-                             experiments=("leakage_fitted",)))
+    for f, acc, copies, recall in ((0.0, 0.30, "", None), (0.5, 0.62, "as-is", 0.96), (0.5, 0.42, "released", 0.57)):
+        extra = {"protocol": "fit", "train_subset": 1000, **({"leak_test_fraction": f, "leak_copies": copies} if f else {})}
+        rid = f"fit-{f}-{copies}"
+        runs.append(fake_run(root, rid, acc=acc, epochs=14, train_acc=0.97, extra_params=extra,
+                             experiments=("leakage_fitted_copies",) if copies == "released" else ("leakage_fitted",)))
         if f:
-            m = json.loads((root / f"fit-{f}" / "metrics.json").read_text())
-            m["leak"] = {"leaked": {"accuracy": 0.96, "ci95": [0.95, 0.97], "n": 1794},
+            m = json.loads((root / rid / "metrics.json").read_text())
+            m["leak"] = {"leaked": {"accuracy": recall, "ci95": [recall - 0.01, recall + 0.01], "n": 1794},
                          "clean": {"accuracy": 0.28, "ci95": [0.26, 0.30], "n": 1500}}
-            (root / f"fit-{f}" / "metrics.json").write_text(json.dumps(m))
+            (root / rid / "metrics.json").write_text(json.dumps(m))
     return runs
 
 
@@ -231,7 +232,10 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     leak = next(x for x in s if x.startswith("The leak experiment"))
     assert "14 epochs" in leak and "added 0% and 50%" in leak and "30.00% and 62.00%" in leak   # not the 9-epoch group
     assert "the 50% dose recalled 96.00% of its leaked images" in leak and "not fitted" not in leak
-    t = report.inference_table(f)
+    every = report.inference_table(f)
+    assert list(every["copies"]) == ["as-is"] * 3 + ["released"] * 3
+    assert every[every["copies"] == "released"]["F"].isna().all()       # recalled at 57% < 79.79%: no fraction does it
+    t = every[every["copies"] == "as-is"]
     lo, hi = 58.0, 66.0                                     # paper.OTHERS: "about 58-66%"
     assert list(t["c"]) == pytest.approx([55.0, lo, hi])                # ours (the FAKE 9-epoch run), others' re-runs' two ends
     assert list(t["F"]) == pytest.approx([(79.79 - c) / (96.0 - c) for c in (55.0, lo, hi)])
@@ -240,5 +244,7 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     assert (f"a model scoring 55.00% on unseen images would print 79.79% with {f55:.0%} of the test images "
             f"leaked, one scoring {hi:.2f}% with {f66:.0%}") in inf
     assert "copies of 11.1% of the test images, so that alone falls short" in inf     # 400 / 3589
+    assert inf.endswith("they were recalled at 57.00%, below the claim: leaked that way alone, no share of the test "
+                        "images prints it ({doc}`Audit <audit>`).")
     assert (f"recalled **96.00%** of leaked test images; at that recall, a model scoring 55.00% on unseen faces would "
             f"print the paper's number with about **{f55:.0%}** of the test images leaked") in report.verdict_markdown(f)
