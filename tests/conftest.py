@@ -115,7 +115,7 @@ def tiny_repo(tmp_path_factory) -> TinyRepo:
     """The tiny plan built once: the synthetic C5 run made by the engine, and what a user may leave behind:
     - the synthetic C1 run made by hand with the README's papermill command (`out` empty): adopted;
     - the synthetic C2 run made by hand with other settings (2 epochs, the plan says 1): shown as failed;
-    - a damaged RAF-DB under data/rafdb (no label file): its runs and its dataset page crash, the others
+    - a damaged RAF-DB under data/rafdb (an image, no label file): its runs and its dataset page crash, the others
       finish (--keep-going) and the book builds, showing them as failed."""
     import yaml
     repo = TinyRepo(tmp_path_factory.mktemp("repo"), tmp_path_factory.mktemp("repo-cache"))
@@ -132,6 +132,9 @@ def tiny_repo(tmp_path_factory) -> TinyRepo:
     repo.by_hand = {c1.id, c2.id}  # runs Snakemake did not make: no recorded checksums
     repo.resemote("train", "--dataset", "fer2013", "--root", synth, "--config", "C2", "--epochs", "2", "--lr", "0.01",
                   "--device", "cpu", "--out", f"runs/{c2.id}")
-    (repo.root / "data" / "rafdb" / "basic").mkdir(parents=True)
+    aligned = repo.root / "data" / "rafdb" / "basic" / "Image" / "aligned"   # images, but no label file
+    aligned.mkdir(parents=True)
+    from PIL import Image
+    Image.new("RGB", (100, 100), (128, 128, 128)).save(aligned / "train_00001_aligned.jpg")
     repo.first_build = repo.book(check=False)
     return repo
