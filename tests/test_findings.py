@@ -116,6 +116,7 @@ def test_sentences_come_from_the_records(findings: report.Findings):
     # agreement: (60 + 30 + 10 + 90 + 80 + 50 + 70) / 700 = 55.7%; lowest Fear 10%, then Disgust 30%
     assert any("on 55.7% of the 700 faces" in x and "Fear (10.0%) and Disgust (30.0%)" in x for x in s)
     leak = next(x for x in s if x.startswith("The leak experiment"))
+    assert leak.startswith("The leak experiment (9 epochs of the paper's recipe on a stratified 7,000-image subset")
     assert "added 0%, 10% and 25% of the test images" in leak and "42.00%, 41.00% and 45.00%" in leak
     assert "did not rise steadily" in leak and "Training accuracy ended at 40.0%" in leak and "not fitted" in leak
     raf = next(x for x in s if x.startswith("**RAF-DB's counts**"))
@@ -230,7 +231,9 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     f = report.load_findings(tmp_path, tmp_path / "records")
     s = report.finding_sentences(f)
     leak = next(x for x in s if x.startswith("The leak experiment"))
-    assert "14 epochs" in leak and "added 0% and 50%" in leak and "30.00% and 62.00%" in leak   # not the 9-epoch group
+    assert leak.startswith("The leak experiment (14 epochs of the `fit` recipe on a stratified 1,000-image subset of "
+                           "FER2013's training split) added 0% and 50%")
+    assert "added 0% and 50%" in leak and "30.00% and 62.00%" in leak   # not the 9-epoch group
     assert "the 50% dose recalled 96.00% of its leaked images" in leak and "not fitted" not in leak
     every = report.inference_table(f)
     assert list(every["copies"]) == ["as-is"] * 3 + ["released"] * 3

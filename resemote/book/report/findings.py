@@ -361,8 +361,14 @@ def _leak_sentence(f: Findings) -> str | None:
     ids = set(q["run"])
     train = [e.run.history[-1]["train_acc"] * 100 for e in f.entries
              if e.id in ids and e.run and e.run.history]
-    s = (f"The leak experiment ({group}) added {doses} of the test images to training: test accuracy "
-         f"{accs}; {trend} (one run per dose)")
+    e = next(e for e in f.entries if e.id == q["run"].iloc[0])
+    x, proto = e.params, e.params.get("protocol", "paper")
+    recipe = "the paper's recipe" if proto == "paper" else f"the `{proto}` recipe"
+    name = SHORT_TITLES.get(x.get("dataset"), x.get("dataset"))
+    on = (f"a stratified {x['train_subset']:,}-image subset of {name}'s training split" if x.get("train_subset")
+          else f"{name}'s training split")
+    s = (f"The leak experiment ({x.get('epochs')} epochs of {recipe} on {on}) added {doses} of the test images to "
+         f"training: test accuracy {accs}; {trend} (one run per dose)")
     leaked = leak_points(f.entries)
     leaked = leaked[(leaked["group"] == group) & (leaked["copies"] == "as-is") & (leaked["subset"] == "leaked")]
     if len(leaked):
