@@ -197,8 +197,8 @@ def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] 
     ax.set_xticks(ticks, [f"{f:.0%}" for f in ticks])
     ax.set_xlabel("fraction of the test images added to training")
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title(textwrap.fill(group, 95) + ("" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""),
-                 fontsize=9)
+    note = "" if real else "\n(not a measurement of any real dataset)" if p["synthetic"].any() else ""
+    ax.set_title(textwrap.fill(group, 95) + note, fontsize=9)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
