@@ -231,8 +231,8 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     f = report.load_findings(tmp_path, tmp_path / "records")
     s = report.finding_sentences(f)
     leak = next(x for x in s if x.startswith("The leak experiment"))
-    assert leak.startswith("The leak experiment (14 epochs of the `fit` recipe on a stratified 1,000-image subset of "
-                           "FER2013's training split) added 0% and 50%")
+    assert leak.startswith("The leak experiment (14 epochs of a recipe that fits its training images, not the paper's, "
+                           "on a stratified 1,000-image subset of FER2013's training split) added 0% and 50%")
     assert "added 0% and 50%" in leak and "30.00% and 62.00%" in leak   # not the 9-epoch group
     assert "the 50% dose recalled 96.00% of its leaked images" in leak and "not fitted" not in leak
     every = report.inference_table(f)

@@ -25,6 +25,7 @@ from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, 
 from resemote.book.report.extra import load_agreement
 from resemote.book.report.leakage import FITTED, clean_score, fitted_recall, leak_inference, leak_points
 from resemote.book.report.paper_tables import is_permutation
+from resemote.training.protocols import SUMMARIES
 
 PAPER_EPOCHS = int(paper.SETUP_PAPER["epochs"])  # the budget every accuracy claim is made at
 TRAINED = (*DATASETS, "ferplus")      # the datasets a Table III C1 run can be trained on
@@ -363,7 +364,8 @@ def _leak_sentence(f: Findings) -> str | None:
              if e.id in ids and e.run and e.run.history]
     e = next(e for e in f.entries if e.id == q["run"].iloc[0])
     x, proto = e.params, e.params.get("protocol", "paper")
-    recipe = "the paper's recipe" if proto == "paper" else f"the `{proto}` recipe"
+    recipe = ("the paper's recipe" if proto == "paper" else
+              f"{SUMMARIES.get(proto, f'the {proto} recipe').split(' (')[0]}, not the paper's,")
     name = SHORT_TITLES.get(x.get("dataset"), x.get("dataset"))
     on = (f"a stratified {x['train_subset']:,}-image subset of {name}'s training split" if x.get("train_subset")
           else f"{name}'s training split")
