@@ -119,8 +119,20 @@ def _group(e: Entry) -> str:
             f" ({epochs}, batch {e.params.get('batch_size')}){recipe}{sub}")
 
 
+def _budget(e: Entry) -> str:
+    """A group in a few words, for a table cell: 'FER2013, 14 epochs, fit recipe, 1,000 images'."""
+    if e.synthetic:
+        return f"synthetic, {e.params.get('epochs')} epochs, {(e.info.get('synthetic') or {}).get('n_train')} images"
+    x = experiment_settings(e.params)
+    proto = e.params.get("protocol", "paper")
+    return (f"{TITLES.get(e.params.get('dataset'), '')}, {e.params.get('epochs')} epochs, "
+            f"{'paper' if proto == 'paper' else proto} recipe, "
+            + (f"{x['train_subset']:,} images" if x.get("train_subset") else "whole training split"))
+
+
 def leak_points(entries: list[Entry]) -> pd.DataFrame:
-    """One row per finished leak-experiment run, series and test subset: group (data and budget), copies ('as-is',
+    """One row per finished leak-experiment run, series and test subset: group (data and budget; `budget` says it in
+    a few words), copies ('as-is',
     'released'), fraction leaked, subset (all / leaked / clean test images), accuracy, interval and n (%), run, and
     the run's training accuracy (%) in its last epoch (history.csv; None without a history) and its epochs."""
     rows = []
@@ -140,11 +152,11 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
             for name, s in subsets.items():
                 if not s or s.get("accuracy") is None:
                     continue
-                rows.append({"group": _group(e), "synthetic": e.synthetic, "copies": series, "fraction": f,
+                rows.append({"group": _group(e), "budget": _budget(e), "synthetic": e.synthetic, "copies": series, "fraction": f,
                              "subset": name, "accuracy": s["accuracy"] * 100, "low": s["ci95"][0] * 100,
                              "high": s["ci95"][1] * 100, "n": s["n"], "run": e.id, "recorded": e.recorded,
                              "dataset": m["dataset"], "train_acc": train_acc, "epochs": len(hist)})
-    return pd.DataFrame(rows, columns=["group", "synthetic", "copies", "fraction", "subset", "accuracy", "low", "high",
+    return pd.DataFrame(rows, columns=["group", "budget", "synthetic", "copies", "fraction", "subset", "accuracy", "low", "high",
                                        "n", "run", "recorded", "dataset", "train_acc", "epochs"])
 
 
@@ -155,7 +167,7 @@ def leak_table(points: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for (g, c, f), p in points.groupby(["group", "copies", "fraction"], sort=True):
-        row = {"data and budget": g, "copies": c, "leaked fraction": f"{f:.0%}"}
+        row = {"budget": p["budget"].iloc[0], "copies": c, "leaked fraction": f"{f:.0%}"}
         for s in SUBSETS:
             q = p[p["subset"] == s]
             row[f"{s} test images (%)"] = (f"{q['accuracy'].iloc[0]:.2f} ({q['low'].iloc[0]:.2f}-{q['high'].iloc[0]:.2f};"
