@@ -93,3 +93,15 @@ def test_the_inference_reads_only_fitted_groups():
     lo, hi = (79.79 - 53.86) / (97.0 - 53.86), (79.79 - 53.86) / (95.0 - 53.86)   # from m's interval 95-97
     assert t.iloc[0, 2] == f"{f:.0%} ({lo:.0%}-{hi:.0%})"
     assert L.leak_inference(pd.DataFrame(_points(43.0, "9 epochs")), [("x", 50.0)], 79.79).empty
+
+
+def test_the_leak_table_lists_the_clean_run_once():
+    """The fraction-0 run is the clean run of both series (as they are, released-style copies): one row."""
+    rows = _points(97.0, "fitted")
+    rows += [{**r, "copies": "released", "run": r["run"] + "-released"} for r in _points(97.0, "fitted")
+             if r["fraction"] == 0.5] + [{**r, "copies": "released"} for r in _points(97.0, "fitted") if r["fraction"] == 0]
+    for r in rows:
+        r["budget"] = "FAKE budget"
+    t = L.leak_table(pd.DataFrame(rows))
+    assert list(zip(t["copies"], t["leaked fraction"])) == [("as-is", "0%"), ("as-is", "50%"), ("released", "50%")]
+    assert list(t["training images right, last epoch (%)"]) == ["97.0"] * 3

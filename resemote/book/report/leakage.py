@@ -167,6 +167,9 @@ def leak_table(points: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for (g, c, f), p in points.groupby(["group", "copies", "fraction"], sort=True):
+        if c == "released" and f == 0 and len(points[(points["group"] == g) & (points["copies"] == "as-is")
+                                                     & (points["fraction"] == 0)]):
+            continue  # the clean run, already a row of the as-is series
         row = {"budget": p["budget"].iloc[0], "copies": c, "leaked fraction": f"{f:.0%}"}
         for s in SUBSETS:
             q = p[p["subset"] == s]
@@ -356,7 +359,7 @@ def leak_inference(points: pd.DataFrame, cleans: list[tuple[str, float]], claim:
         how = "as they are" if r["copies"] == "as-is" else "as released-style copies"
         for label, c in cleans:
             f, lo, hi = (needed_fraction(claim, c, m) for m in (r["m"], r["high"], r["low"]))
-            text = ("none: c reaches the claim" if f == 0 else "no fraction: m is not above the claim" if f is None
+            text = ("none: c reaches the claim" if f == 0 else "none: m is at or below the claim" if f is None
                     else f"{f:.0%}" + (f" ({lo:.0%}-{hi:.0%})" if lo is not None and hi is not None and
                                        round(lo, 2) != round(hi, 2) else ""))
             rows.append({"clean accuracy c (%)": f"{c:.2f}: {label}",
