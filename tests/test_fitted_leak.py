@@ -55,6 +55,7 @@ def test_the_repository_plan_has_the_fitted_doses_and_no_new_stand_in():
     assert sorted((r.leak_test_fraction, r.leak_copies or "") for r in fitted) == \
         [(0, ""), (0.25, "as-is"), (0.5, "as-is"), (0.5, "released")]
     assert all(r.protocol == "fit" and r.train_subset == 1000 and r.profile == "reduced" for r in fitted)
+    assert all(r.budget().startswith("14 epochs, batch 16, fit recipe, stratified training subset of 1,000") for r in fitted)
     clean = [r for r in fitted if not r.leak_test_fraction][0]
     assert clean.experiments == ["leakage_fitted", "leakage_fitted_copies"]  # one clean run for both series
     assert not [r for r in plan.resolve(p, {"fer2013"}, "paper") if "leakage_fitted" in r.experiments]

@@ -72,7 +72,8 @@ class PlannedRun:
         s = self.synthetic
         size = f", {s['n_train']} synthetic training images" if s else ""
         lr = "" if self.lr is None else f", lr {self.lr:g}"
-        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{size}{leak_label(self.experiment())}"
+        recipe = "" if self.protocol == "paper" else f", {self.protocol} recipe"
+        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{recipe}{size}{leak_label(self.experiment())}"
 
 
 def leak_label(x: dict) -> str:
