@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,14 +99,15 @@ def test_slurm_profile_dry_run_requests_one_gpu_per_training_job(tiny_repo):
     runs_yml = tiny_repo.root / "runs.yml"
     original = runs_yml.read_text()
     runs_yml.write_text((tiny_repo.root / "plan.yml").read_text())
-    (tiny_repo.root / "data" / "expw" / "label").mkdir(parents=True)   # present: the paper profile applies
+    image = tiny_repo.root / "data" / "expw" / "image"   # an image there: present, the paper profile applies
+    image.mkdir(parents=True)
+    (image / "FAKE.jpg").write_bytes(b"FAKE")
     try:
         p = tiny_repo.run(sys.executable, "-m", "snakemake", "--profile", "workflow/profiles/slurm", "--dry-run",
                           check=False)
     finally:
         runs_yml.write_text(original)
-        (tiny_repo.root / "data" / "expw" / "label").rmdir()
-        (tiny_repo.root / "data" / "expw").rmdir()
+        shutil.rmtree(tiny_repo.root / "data" / "expw")
     out = p.stdout + p.stderr
     assert p.returncode == 0, out[-3000:]
     blocks = out.split("rule ")
