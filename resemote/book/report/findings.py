@@ -23,7 +23,7 @@ from resemote.book.report.base import (CLASSES, DATASETS, REPO, SHORT_TITLES, TI
 from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
                                          count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
 from resemote.book.report.extra import load_agreement
-from resemote.book.report.leakage import FITTED, clean_score, fitted_recall, leak_inference, leak_points
+from resemote.book.report.leakage import clean_score, fitted_groups, leak_inference, leak_points
 from resemote.book.report.paper_tables import is_permutation
 from resemote.training.protocols import SUMMARIES
 
@@ -336,20 +336,20 @@ def inference_sentence(f: Findings, dataset: str = "fer2013", link: bool = True)
     if len(rel):
         ours = rel.iloc[0]
         s += (f". Leaked as released-style copies (rotated, mirrored or cropped, saved as JPEG) they were recalled "
-              f"at {ours['m']:.2f}%" + (f", below the claim: leaked that way alone, no share of the test images "
-                                       f"prints it" if pd.isna(ours["F"]) else
+              f"at {ours['m']:.2f}%" + (", below the claim: leaked that way alone, no share of the test images "
+                                       "prints it" if pd.isna(ours["F"]) else
                                        f": from {ours['c']:.2f}% it would take {ours['F']:.0%} of them"))
     return s + (f" ({_doc('audit', 'Audit')})." if link else ".")
 
 
 def _leak_sentence(f: Findings) -> str | None:
-    p = leak_points(f.entries)
-    p = p[(~p["synthetic"].astype(bool)) & (p["copies"] == "as-is") & (p["subset"] == "all")]
+    points = leak_points(f.entries)
+    p = points[(~points["synthetic"].astype(bool)) & (points["copies"] == "as-is") & (points["subset"] == "all")]
     if not len(p):
         return None
     # a group where the network fitted its training images says what a leak does; else the one with most doses
-    fitted = p.groupby("group")["train_acc"].min() >= FITTED
-    pool = p[p["group"].isin(fitted[fitted].index)] if fitted.any() else p
+    fitted = fitted_groups(points)
+    pool = p[p["group"].isin(fitted)] if p["group"].isin(fitted).any() else p
     group = pool.groupby("group")["fraction"].nunique().idxmax()
     q = p[p["group"] == group].sort_values("fraction")
     if q["fraction"].nunique() < 2 or not (q["fraction"] == 0).any():
@@ -371,8 +371,7 @@ def _leak_sentence(f: Findings) -> str | None:
           else f"{name}'s training split")
     s = (f"The leak experiment ({x.get('epochs')} epochs of {recipe} on {on}) added {doses} of the test images to "
          f"training: test accuracy {accs}; {trend} (one run per dose)")
-    leaked = leak_points(f.entries)
-    leaked = leaked[(leaked["group"] == group) & (leaked["copies"] == "as-is") & (leaked["subset"] == "leaked")]
+    leaked = points[(points["group"] == group) & (points["copies"] == "as-is") & (points["subset"] == "leaked")]
     if len(leaked):
         r = leaked.sort_values("fraction").iloc[-1]
         s += f"; the {r['fraction']:.0%} dose recalled {r['accuracy']:.2f}% of its leaked images"
