@@ -209,14 +209,15 @@ def test_untested_costs_are_the_flops_estimate(findings: report.Findings):
     assert "no run here has it" in md
 
 
-def _fitted_doses(root: Path) -> list[dict]:
+def _fitted_doses(root: Path, epochs: int = 14, recall_as_is: float = 0.96) -> list[dict]:
     """FAKE fitted doses (fit recipe, 1,000 images, 14 epochs, training accuracy 97%): 0 and 50% leaked as they
     are, the 50% run recalling 96.00% (95-97) of its leaked images, and 50% as released-style copies recalling 57%."""
     runs = []
-    for f, acc, copies, recall in ((0.0, 0.30, "", None), (0.5, 0.62, "as-is", 0.96), (0.5, 0.42, "released", 0.57)):
+    for f, acc, copies, recall in ((0.0, 0.30, "", None), (0.5, 0.62, "as-is", recall_as_is),
+                                   (0.5, 0.42, "released", 0.57)):
         extra = {"protocol": "fit", "train_subset": 1000, **({"leak_test_fraction": f, "leak_copies": copies} if f else {})}
-        rid = f"fit-{f}-{copies}"
-        runs.append(fake_run(root, rid, acc=acc, epochs=14, train_acc=0.97, extra_params=extra,
+        rid = f"fit{epochs}-{f}-{copies}"
+        runs.append(fake_run(root, rid, acc=acc, epochs=epochs, train_acc=0.97, extra_params=extra,
                              experiments=("leakage_fitted_copies",) if copies == "released" else ("leakage_fitted",)))
         if f:
             m = json.loads((root / rid / "metrics.json").read_text())
@@ -249,5 +250,12 @@ def test_a_fitted_dose_leads_the_leak_sentence_and_gives_the_inference(tmp_path:
     assert "copies of 11.1% of the test images, so that alone falls short" in inf     # 400 / 3589
     assert inf.endswith("they were recalled at 57.00%, below the claim: leaked that way alone, no share of the test "
                         "images prints it ({doc}`Audit <audit>`).")
+    # a second fitted budget (20 epochs, recall 90%): the sentence still reads one dose's F's, never a mix of both
+    other = tmp_path / "two"
+    other.mkdir()
+    write_records(other, base_runs(other) + _fitted_doses(other) + _fitted_doses(other, 20, 0.90), test_counts=PRIVATETEST)
+    two = next(x for x in report.finding_sentences(report.load_findings(other, other / "records"))
+               if x.startswith("*Inference"))
+    assert f"would print 79.79% with {f55:.0%} of the test images leaked, one scoring {hi:.2f}% with {f66:.0%}" in two
     assert (f"recalled **96.00%** of leaked test images; at that recall, a model scoring 55.00% on unseen faces would "
             f"print the paper's number with about **{f55:.0%}** of the test images leaked") in report.verdict_markdown(f)

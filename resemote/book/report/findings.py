@@ -319,6 +319,7 @@ def inference_sentence(f: Findings, dataset: str = "fer2013", link: bool = True)
     copied in the official splits. None until a fitted dose is recorded."""
     every = inference_table(f, dataset)
     t = every[every["copies"] == "as-is"] if len(every) else every
+    t = t[t["run"] == t["run"].iloc[0]] if len(t) else t   # one fitted dose's recall: never F's mixed across budgets
     fs = [(c, F) for c, F in zip(t["c"], t["F"]) if pd.notna(F)] if len(t) else []
     if not fs:
         return None
