@@ -183,9 +183,14 @@ def cmd_book(a: argparse.Namespace) -> int:
 def cmd_publish(a: argparse.Namespace) -> int:
     from pathlib import Path
     from resemote.book import checkout
-    from resemote.book.records import publish_archive, publish_dataset, publish_run
+    from resemote.book.records import publish_archive, publish_dataset, publish_progress, publish_run
     checkout()  # a record names a commit of the checkout it was made from
     src = Path(a.path)
+    if a.in_progress:  # a long run's progress: its history so far, never a test score
+        dest = publish_progress(src, a.records, device=a.device)
+        rec = json.loads((dest / "record.json").read_text())
+        print(f"recorded {src} in {dest}: in progress, epoch {rec['epochs_done']} of {rec['epochs']}")
+        return 0
     if src.is_file() and src.name.endswith((".tar", ".tar.gz", ".tgz")):  # a GPU call's runs.tar.gz
         written, refused = publish_archive(src, a.records)
         for dest in written:
@@ -381,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
                                        "results/, for the book to show (exit 1 if a run of an archive is refused)")
     s.add_argument("path")
     s.add_argument("--records", default="results", help="where records go (default: results/)")
+    s.add_argument("--in-progress", action="store_true",
+                   help="record an unfinished run's progress (its history so far, no test score; the book shows "
+                        "its curve as 'epoch N of M'); its finished record replaces it")
+    s.add_argument("--device", help="with --in-progress: the hardware it trains on, as a run records it "
+                                    "(default: this machine's, for the run's device setting)")
     s.set_defaults(func=cmd_publish)
 
     s = sub.add_parser("ferplus-agreement", help="join FER+ and FER2013 by pixels and count how often their labels "

@@ -10,6 +10,8 @@ parameters), `failed` (with its error line) or `not run`; only a current entry i
 Recorded runs live in `results/` (committed): the small text files of a finished run made elsewhere
 (`results/runs/<id>/`) or of a dataset's computed tables and audit (`results/datasets/<id>/`), each with a
 `record.json` naming commit, device, date and data fingerprint. `publish_run` / `publish_dataset` make them;
+a long run carried across stops is recorded *in progress* before it ends (`publish_progress`: its history so
+far, no test score), under the id its finished record will replace;
 a dataset counted from its label file alone (no image present) is recorded as `results/datasets/<name>/
 label-counts.json` instead, never as a `record.json`, so nothing takes it for a decoded, audited copy;
 `pack_runs` packs run directories made elsewhere (a GPU call) into one archive of their small files, and
@@ -36,6 +38,9 @@ from resemote.training.rundir import EXPERIMENT_KEYS, METRIC_FIELDS, Run, experi
 SYNTHETIC_TAG = "synthetic - pipeline demonstration"
 CURRENT, FAILED, NOT_RUN = "current", "failed", "not run"
 SUPERSEDED = "superseded"  # a recorded run kept as history: another budget or a newer record fills its cell
+# a long run's progress, recorded before it ends (its params and history so far; no test score): shown as a
+# growing training curve, never read as a result
+IN_PROGRESS = "in progress"
 LIVE, RECORDED = "live", "recorded"
 # the parameters that decide which cell of the plan a run (live or recorded) is a result for
 CELL_KEYS = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
@@ -113,6 +118,11 @@ class Entry:
         return self.info.get("kind") == RECORDED
 
     @property
+    def in_progress(self) -> bool:
+        """A long run's progress, recorded before it ended: its training history so far and no test score."""
+        return self.status == IN_PROGRESS and self.run is not None and not self.run.finished
+
+    @property
     def superseded(self) -> bool:
         """A recorded run kept as history (its numbers shown in the run list, never in a cell)."""
         return self.status == SUPERSEDED and self.run is not None and self.run.finished
@@ -148,7 +158,7 @@ def load_entries(runs_dir: str | Path) -> list[Entry]:
     out = []
     for info in json.loads(index.read_text())["runs"]:
         run = None
-        if info.get("status") in (CURRENT, SUPERSEDED):
+        if info.get("status") in (CURRENT, SUPERSEDED, IN_PROGRESS):
             run = load_run(runs_dir / info["path"])
         out.append(Entry(info, run))
     return out
@@ -209,7 +219,8 @@ def check_run(run_dir: str | Path) -> Run:
     run = load_run(run_dir)
     if not run.finished:
         raise ResEmoteError(f"{run_dir}: the run has not finished (no metrics.json; {len(run.history)} of "
-                            f"{run.params.get('epochs')} epochs in history.csv); finish it first")
+                            f"{run.params.get('epochs')} epochs in history.csv); finish it first, or record "
+                            f"its progress with --in-progress")
     m = run.metrics
     missing = [k for k in METRIC_FIELDS if k not in m]
     if missing:
@@ -231,6 +242,8 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
     m = run.metrics
     rid = record_id(m)
     dest = Path(records) / "runs" / rid
+    before = json.loads((dest / "record.json").read_text()) if (dest / "record.json").is_file() else {}
+    trail = before.get("progress", []) if before.get("status") == IN_PROGRESS else []  # a long run's stops
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -254,6 +267,73 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"extras": [str(f) for f in extras]} if extras else {}),
         **experiment_settings(m), "test_predictions": (dest / "test_predictions.csv").is_file(),
+        **({"progress": trail} if trail else {}),
+    })
+    return dest
+
+
+def run_commits(run_dir: Path) -> list[str]:
+    """The commits an unfinished run has trained at so far (its resume state's, first one first); [] when it
+    has written no resume state yet. Memory-mapped: C1's state is 642 MB and only a list of strings is read."""
+    import torch
+    from resemote.training.runwriter import STATE
+    if not (run_dir / STATE).is_file():
+        return []
+    state = torch.load(run_dir / STATE, map_location="cpu", weights_only=True, mmap=True)
+    return [str(c) for c in state.get("progress", {}).get("commits", [])]
+
+
+def publish_progress(run_dir: str | Path, records: str | Path, device: str | None = None,
+                     release: str = "") -> Path:
+    """Record the progress of an unfinished real-data run (a long run carried across stops) in
+    `records`/runs/<id>/: its params.json and history.csv so far and a record.json with status *in progress*,
+    the epochs done, the commit it trains at and the machine (`device`: where it trains, by default this
+    machine's device for the run's setting), and every earlier publication of its progress (a trail of stops).
+    Nothing of the test split: the run has not been tested. The id is the one its finished record will have, so
+    `publish_run` replaces this record once the run ends; a finished record is never replaced by progress."""
+    from resemote.env import device_name, resolve_device
+    run_dir = Path(run_dir)
+    if not (run_dir / "params.json").is_file():
+        raise ResEmoteError(f"{run_dir}: expected a run directory (params.json, history.csv, state.pt)")
+    run = load_run(run_dir)
+    if run.finished:
+        raise ResEmoteError(f"{run_dir}: the run has finished; record it without --in-progress")
+    if run.synthetic:
+        raise ResEmoteError(f"{run_dir}: a run on synthetic data is not recorded (every build remakes it)")
+    if not run.history:
+        raise ResEmoteError(f"{run_dir}: no epoch has finished yet (history.csv is empty); nothing to record")
+    commits = run_commits(run_dir)
+    if not commits:
+        raise ResEmoteError(f"{run_dir}: expected its resume state (state.pt), which names the commit it trains "
+                            f"at; found none")
+    for c in commits:
+        _check_commit(c, str(run_dir))
+    p = run.params
+    device = device or device_name(resolve_device(p.get("device", "auto")))
+    rid = record_id({**p, "device": device, "git_commit": commits[0]})
+    dest = Path(records) / "runs" / rid
+    before = json.loads((dest / "record.json").read_text()) if (dest / "record.json").is_file() else {}
+    if before and before.get("status") != IN_PROGRESS:
+        raise ResEmoteError(f"{dest}: the finished record of this run is already there; progress does not "
+                            f"replace it")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    done = len(run.history)
+    trail = before.get("progress", []) + [{"published_at": now, "epochs_done": done, "device": device,
+                                           "commit": commits[-1]}]
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    local = _local_paths(run_dir, p.get("root", ""), p["dataset"])
+    for f in ("params.json", "history.csv"):
+        (dest / f).write_text(_without(local, (run_dir / f).read_text()))
+    write_json(dest / "record.json", {
+        "id": rid, "kind": "run", "status": IN_PROGRESS, "dataset": p["dataset"],
+        "title": TITLES.get(p["dataset"], p["dataset"]),
+        "release": release or release_of(p["dataset"], p.get("root", "")), "config": p["config"],
+        "seed": p["seed"], "epochs": p["epochs"], "epochs_done": done, "commit": commits[0],
+        **({"commits": commits} if len(commits) > 1 else {}), "device": device,
+        "data_fingerprint": p["data_fingerprint"], "source": run_dir.name, "published_at": now,
+        "progress": trail, **experiment_settings(p),
     })
     return dest
 

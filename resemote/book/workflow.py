@@ -25,7 +25,7 @@ from pathlib import Path
 from resemote.book import plan as P
 from resemote.data.classes import TITLES
 from resemote.errors import ResEmoteError
-from resemote.book.records import (CURRENT, FAILED, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell, error_line, load_records,
+from resemote.book.records import (CURRENT, FAILED, IN_PROGRESS, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell, error_line, load_records,
                                    status_of)
 
 ROOT = P.ROOT
@@ -330,7 +330,9 @@ class Workflow:
         for profile in P.REAL_PROFILES:
             for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
                 if not r.synthetic and r.dataset == d and cell(r.train_params()) == cell(params):
-                    out.append({"id": meta["id"], "kind": RECORDED, "status": CURRENT, "error": None,
+                    # a long run's progress shows its curve only; it is never read as a result
+                    status = IN_PROGRESS if meta.get("status") == IN_PROGRESS else CURRENT
+                    out.append({"id": meta["id"], "kind": RECORDED, "status": status, "error": None,
                                 "path": self.rel(rec["path"]), "record": meta, "profile": profile,
                                 "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
                                 "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
@@ -408,7 +410,11 @@ def supersede_older_records(entries: list[dict]) -> list[dict]:
     out = []
     for e in entries:
         k = (e.get("profile"), json.dumps(e.get("params"), sort_keys=True))
-        if e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
+        if e["kind"] == RECORDED and e["status"] == IN_PROGRESS and k in newest:
+            # a finished record of the same cell (e.g. made on a GPU meanwhile) supersedes the progress
+            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
+                 "note": f"history: the finished record {newest[k]['id']} fills this cell"}
+        elif e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
             e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
                  "note": f"history: the newer record {newest[k]['id']} of the same run fills this cell"}
         out.append(e)

@@ -6,6 +6,7 @@ and dataset summaries the engine wrote, and the paper's claims from `resemote.pa
 - `tables`: computed Tables I-IV, per-run tables, provenance, compute;
 - `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
 - `claims`: the paper's claims with verdicts computed from real-data results;
+- `progress`: a long run recorded in progress: its curve so far, never a test score;
 - `findings`: page one: the verdict, the findings in sentences, the claims grouped, one chart per accuracy claim.
 The chapters call these through this package (`from resemote.book import report; report.results_table(...)`).
 """
@@ -24,6 +25,7 @@ from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
                                            count_findings, inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
                                            trained_markdown, untested_markdown, verdict_markdown)
+from resemote.book.report.progress import in_progress, progress_figure, progress_markdown
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
                                                setup_table)
@@ -34,6 +36,9 @@ from resemote.book.report.tables import (ablation_substitute_note, ablation_tabl
                                          released_table, results_table, sensitivity_points)
 
 __all__ = [
+    "in_progress",
+    "progress_figure",
+    "progress_markdown",
     "agreement_by_class",
     "agreement_outcomes",
     "agreement_summary",

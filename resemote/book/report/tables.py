@@ -346,6 +346,8 @@ def _recorded_cells(entries: list[Entry]) -> dict[tuple, str]:
 def _status(e: Entry, recorded: dict[tuple, str]) -> str:
     """A run's status; a run not made here whose cell a record fills says so."""
     by = recorded.get(_cell(e)) if not (e.finished or e.recorded) else None
+    if e.in_progress:  # a long run's progress: how far it is, never a score
+        return f"{e.status}: epoch {len(e.run.history)} of {e.params.get('epochs')}"
     return e.status + (f" here (recorded elsewhere: {by})" if by else "")
 
 
@@ -354,6 +356,9 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
     rows, recorded = [], _recorded_cells(entries)
     for e in entries:
         m = e.metrics or (e.run.metrics if e.superseded else {})  # history keeps its numbers
+        if e.in_progress:  # its provenance from the record; no test accuracy exists yet
+            m = {"git_commit": e.info["record"]["commit"], "device": e.info["record"]["device"],
+                 "data_fingerprint": e.info["record"]["data_fingerprint"]}
         why = e.info.get("error") or e.info.get("note")
         status = _status(e, recorded) + (f": {why}" if why else "")
         rows.append({
@@ -362,7 +367,7 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
             "stands in for": ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", [])),
             "config": e.info.get("config"), "seed": e.info.get("seed"), "profile": e.info.get("profile"),
             "budget": e.info.get("budget", ""), "status": status,
-            "test acc. (%)": f"{m['test_accuracy'] * 100:.2f}" if m else "",
+            "test acc. (%)": f"{m['test_accuracy'] * 100:.2f}" if "test_accuracy" in m else "",
             "commit": short_commit(m) if m else "", "device": m.get("device", ""),
             "data fingerprint": m.get("data_fingerprint", ""), "finished at": m.get("finished_at", "")})
     return pd.DataFrame(rows)
@@ -374,7 +379,7 @@ def commands_table(entries: list[Entry], experiment: str | None = None) -> pd.Da
     recorded = _recorded_cells(entries)
     rows = [{"run": e.id, "data": TITLES.get(e.info.get("dataset"), ""), "config": e.info.get("config"),
              "seed": e.info.get("seed"), "status": _status(e, recorded), "command": e.info.get("command", "")}
-            for e in entries if not e.finished and not e.synthetic and not e.superseded
+            for e in entries if not e.finished and not e.synthetic and not e.recorded  # a record is made already
             and (experiment is None or experiment in e.info.get("experiments", []))]
     return pd.DataFrame(rows)
 
