@@ -135,12 +135,16 @@ def test_the_book_shows_the_curve_of_a_run_in_progress_and_never_its_result(runs
     assert going[0] not in report.select(entries, experiment="table3", synthetic=False)
     text = report.progress_markdown(entries)
     assert "in progress: epoch 2 of 3" in text and "No test accuracy exists yet" in text
+    secs = pd.read_csv(runs["cut"] / "history.csv")["seconds"]
+    assert f"{secs.sum() / 3600:.1f} h of training so far" in text
     # its first epoch retraces the 1-epoch record of the same run: computed here from the two histories
     a = pd.read_csv(runs["cut"] / "history.csv").set_index("epoch")
     b = pd.read_csv(runs["short"] / "history.csv").set_index("epoch")
     d = (a.loc[[1]] - b.loc[[1]]).abs()
     assert f"within {d['val_acc'].iloc[0] * 100:.2f} points of validation accuracy" in text
     assert "1-epoch record of the same run (`fer2013-C1-s0-1ep-cpu-" in text
+    line = report.progress_sentence(entries)                                 # page one's line
+    assert "FER2013 C1 at the paper's 3 epochs is at epoch 2 of 3" in line and "%" not in line
     fig = report.progress_figure(going[0], entries)
     assert "epoch 2 of 3" in fig._suptitle.get_text()
     assert fig.axes[1].get_xlim()[1] == pytest.approx(3.5)                   # the axis runs to the last epoch
@@ -162,5 +166,5 @@ def test_a_finished_record_of_the_same_cell_supersedes_the_progress(runs, tmp_pa
     entries = _index(tmp_path)
     assert report.in_progress(entries) == []
     assert [e.status for e in entries if e.id.endswith("-cpu-abcdef1")] == ["superseded"]
-    assert report.progress_markdown(entries) == ""
+    assert report.progress_markdown(entries) == "" and report.progress_sentence(entries) == ""
     assert not [r for r in report.commands_table(entries).get("run", []) if r.endswith("-cpu-abcdef1")]

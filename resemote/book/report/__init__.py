@@ -25,7 +25,7 @@ from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
                                            count_findings, inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
                                            trained_markdown, untested_markdown, verdict_markdown)
-from resemote.book.report.progress import in_progress, progress_figure, progress_markdown
+from resemote.book.report.progress import in_progress, progress_figure, progress_markdown, progress_sentence
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
                                                setup_table)
@@ -39,6 +39,7 @@ __all__ = [
     "in_progress",
     "progress_figure",
     "progress_markdown",
+    "progress_sentence",
     "agreement_by_class",
     "agreement_outcomes",
     "agreement_summary",

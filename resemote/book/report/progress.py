@@ -59,6 +59,10 @@ def agreement(a: list[dict], b: list[dict]) -> Agreement | None:
     return Agreement(len(common), float(d["val_acc"] * 100), float(d["train_acc"] * 100), float(d["val_loss"]))
 
 
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
 def progress_markdown(entries: list[Entry]) -> str:
     """One paragraph per run in progress: where it is, its best validation epoch so far, where and at which
     commit it trains, its stops, and how its first epochs compare with the shorter record of the same run."""
@@ -66,6 +70,7 @@ def progress_markdown(entries: list[Entry]) -> str:
     for e in in_progress(entries):
         rec, h = e.info["record"], e.run.history
         best = max(h, key=lambda r: (r["val_acc"], -r["epoch"]))
+        secs = pd.Series([r["seconds"] for r in h])
         stops = rec.get("progress", [])
         s = (f"**{run_label(e).replace(' (recorded)', '')}, in progress: epoch {len(h)} of {e.params['epochs']}.** "
              f"It trains {SHORT_TITLES.get(e.params['dataset'], e.params['dataset'])}'s official training split with the "
@@ -73,6 +78,8 @@ def progress_markdown(entries: list[Entry]) -> str:
              f"({rec.get('device', '')}) at commit `{str(rec['commit'])[:7]}`; recorded `{rec['id']}`, last published "
              f"{rec.get('published_at', '')[:16].replace('T', ' ')} UTC"
              + (f", after {len(stops)} publications of its progress" if len(stops) > 1 else "") + ". "
+             f"An epoch took {_minutes(secs.median())} (median; {_minutes(secs.min())} to {_minutes(secs.max())}, "
+             f"as the machine's load varied), {secs.sum() / 3600:.1f} h of training so far. "
              f"Best validation accuracy so far: {best['val_acc'] * 100:.2f}% (epoch {best['epoch']}); last epoch "
              f"{h[-1]['val_acc'] * 100:.2f}% at learning rate {h[-1]['lr']:g}. No test accuracy exists yet: the test "
              f"split is scored once, after epoch {e.params['epochs']}, and only then does this run enter the "
@@ -113,3 +120,14 @@ def progress_figure(e: Entry, entries: list[Entry]):
     fig.suptitle(f"{e.id}: epoch {len(h)} of {total} (in progress; no test score yet)", fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def progress_sentence(entries: list[Entry]) -> str:
+    """Page one's line on the runs in progress ('' when none): which claim each will test and how far it is."""
+    going = in_progress(entries)
+    if not going:
+        return ""
+    parts = [f"{SHORT_TITLES.get(e.params['dataset'], e.params['dataset'])} {e.params['config']} at the paper's "
+             f"{e.params['epochs']} epochs is at epoch {len(e.run.history)} of {e.params['epochs']}" for e in going]
+    return ("Training now, across working sessions: " + "; ".join(parts) + ". No test score is computed before "
+            "its last epoch; {doc}`its curve so far <results>` is recorded in progress.")
