@@ -307,7 +307,7 @@ def test_the_inference_grid_reads_its_inputs_from_the_records(tmp_path: Path):
     assert f"it ranges from {min(shares):.0%} to {max(shares):.0%} with c and m; in 9 of 15 cells" in text
     intro, table, _ = report.inference_markdown(report.load_findings(tmp_path, tmp_path / "records"))
     assert table.shape == (5, 3) and "F = (79.79 − c) / (m − c)" in intro
-    assert "the columns between are evenly spaced what-ifs, not measurements" in intro
+    assert "the rows between are evenly spaced what-ifs, not measurements" in intro
 
 
 def test_the_grid_says_when_the_copies_could_explain_the_claim(tmp_path: Path):

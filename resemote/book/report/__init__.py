@@ -21,7 +21,7 @@ from resemote.book.report.figures import (confusion_grid, history_grid, images_h
 from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
                                           LEAK_EXPERIMENTS, leak_groups, leak_plan_text, leak_points, leak_reading, leak_table,
                                           load_near_precision, missing_fractions, near_precision_table, score_text)
-from resemote.book.report.leakage import grid_table, inference_grid
+from resemote.book.report.leakage import grid_table, inference_grid, recall_steps
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
                                            count_findings, inference, inference_conclusions, inference_intro, inference_markdown,
                                            inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,

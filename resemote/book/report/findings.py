@@ -322,7 +322,7 @@ def clean_accuracies(f: Findings, dataset: str = "fer2013") -> list[tuple[str, f
     out = []
     b = best_result(f, dataset)
     if b is not None:
-        out.append((f"ours, C1 at {b.budget()}", b.mean))
+        out.append((f"ours, C1, {b.epochs} epochs" + ("" if b.paper_budget else ", a reduced budget"), b.mean))
     rng = others_range(dataset)
     if rng:
         out += [("others' re-runs of the released code, low end", rng[0]),
@@ -457,13 +457,13 @@ def inference_intro(inf: Inference, dataset: str = "fer2013") -> str:
               f"retraining the released code ({others_source(dataset)})")
     sizes = inf.trained_on
     made = (f"; its {sizes['train']:,} training images were {sizes['leaked_into_train']:,} leaked test images and "
-            f"{sizes['train'] - sizes['leaked_into_train']:,} from the training split, a model that mostly saw the "
+            f"{sizes['train'] - sizes['leaked_into_train']:,} from the training split, so the model mostly saw "
             "leaked images" if sizes.get("train") and sizes.get("leaked_into_train") else "")
     s += (f". The recall m runs from {r['m']:.2f}% (the {r['fraction']:.0%} dose leaked as released-style copies, "
           f"measured by {inf.condition[0]})" if r else ". The recall m is") + (
         f" to {a['m']:.2f}% (the {a['fraction']:.0%} dose leaked as they are{made})")
     if r:
-        s += "; the columns between are evenly spaced what-ifs, not measurements"
+        s += "; the rows between are evenly spaced what-ifs, not measurements"
     return s + "."
 
 
