@@ -106,3 +106,21 @@ def test_the_leak_table_lists_the_clean_run_once():
     t = L.leak_table(pd.DataFrame(rows))
     assert list(zip(t["copies"], t["leaked fraction"])) == [("as-is", "0%"), ("as-is", "50%"), ("released", "50%")]
     assert list(t["training images right, last epoch (%)"]) == ["97.0"] * 3
+
+
+def test_the_inference_grid_is_the_mixing_sum_in_every_cell():
+    cleans, recalls = [("ours", 53.86), ("low", 58.0), ("high", 66.0)], [("copies", 56.96), ("as-is", 99.0)]
+    g = L.inference_grid(79.79, cleans, recalls)
+    assert len(g) == 6 and list(g["c"]) == [53.86, 53.86, 58.0, 58.0, 66.0, 66.0]
+    for _, r in g.iterrows():
+        if r["m"] == 99.0:     # F·m + (1 − F)·c = claim, F in (0, 1]
+            assert r["F"] * r["m"] + (1 - r["F"]) * r["c"] == pytest.approx(79.79) and 0 < r["F"] <= 1
+            assert r["cell"] == f"{(79.79 - r['c']) / (99.0 - r['c']):.0%}"
+        else:                  # 56.96 <= 79.79: no share prints the claim
+            assert pd.isna(r["F"]) and r["cell"] == "no share prints it (m ≤ 79.79%)"
+    assert L.inference_grid(79.79, [("above", 80.0)], [("m", 99.0)])["cell"].iloc[0].startswith("none needed")
+    t = L.grid_table(g)
+    assert t.shape == (2, 3) and list(t.index) == ["m = 56.96% (copies)", "m = 99.00% (as-is)"]
+    assert t.loc["m = 99.00% (as-is)", "c = 66.00%: high"] == f"{13.79 / 33.0:.0%}"     # (79.79-66)/(99-66) = 42%
+    assert L.recall_steps(56.96, 99.0) == pytest.approx([56.96, 67.47, 77.98, 88.49, 99.0])
+    assert L.max_with_copies(445 / 3589, 66.0) == pytest.approx(445 / 3589 * 100 + (1 - 445 / 3589) * 66.0)

@@ -22,9 +22,12 @@ from resemote.book.report.figures import (confusion_grid, history_grid, images_h
 from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
                                           LEAK_EXPERIMENTS, leak_groups, leak_plan_text, leak_points, leak_reading, leak_table,
                                           load_near_precision, missing_fractions, near_precision_table, score_text)
+from resemote.book.report.leakage import grid_table, inference_grid, recall_steps
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
-                                           count_findings, inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
-                                           trained_markdown, untested_markdown, verdict_markdown)
+                                           count_findings, inference, inference_conclusions, inference_intro, inference_markdown,
+                                           inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
+                                           trained_markdown, untested_markdown, verdict_markdown, reading_guide,
+                                           plan_made_text)
 from resemote.book.report.progress import in_progress, progress_figure, progress_markdown, progress_sentence
 from resemote.book.report.paper_tables import (config_table, fer2013_permutation, is_permutation, layer_table,
                                                models_table, others_table, paper_table1, paper_table2, paper_table3,
@@ -126,6 +129,8 @@ __all__ += [  # the leakage section (report/leakage.py)
     "missing_fractions",
     "near_precision_table",
     "score_text",
+    "grid_table",
+    "inference_grid",
 ]
 __all__ += [  # page one (report/findings.py)
     "Findings",
@@ -134,6 +139,10 @@ __all__ += [  # page one (report/findings.py)
     "claims_summary",
     "colab_url",
     "count_findings",
+    "inference",
+    "inference_conclusions",
+    "inference_intro",
+    "inference_markdown",
     "inference_sentence",
     "inference_table",
     "finding_sentences",
@@ -142,4 +151,6 @@ __all__ += [  # page one (report/findings.py)
     "trained_markdown",
     "untested_markdown",
     "verdict_markdown",
+    "reading_guide",
+    "plan_made_text",
 ]

@@ -207,24 +207,37 @@ def sensitivity_rows(entries: list[Entry]) -> list[dict]:
     return [{**r, "evidence": _link("results", "Results")} for r in rows]
 
 
+KINDS = ("accuracy claims", "image counts", "the ablation", "the sensitivity study")  # counted apart
+
+
 def claims_table(entries: list[Entry], summaries: list[dict], label_counts: list[dict] = ()) -> pd.DataFrame:
-    """Every checkable claim of the paper with its verdict (see the module docstring); `label_counts` are the
+    """Every checkable claim of the paper with its verdict (see the module docstring) and its kind (`KINDS`: an
+    accuracy, a data count, the ablation or the sensitivity study, never tallied together); `label_counts` are the
     records of datasets counted from their label file alone (`load_label_counts`)."""
     rows = []
     for d in DATASETS:
-        rows.append(accuracy_row(
+        rows.append({"kind": KINDS[0]} | accuracy_row(
             f"Table III: ResEmoteNet reaches {paper.RESEMOTENET_ACCURACY[d]:.2f}% on {TITLES[d]}",
             paper.RESEMOTENET_ACCURACY[d],
             select(entries, experiment="table3", dataset=d, config="C1", synthetic=False, profile="paper"),
             select(entries, experiment="table3", dataset=d, config="C1", synthetic=False, profile="reduced"),
             d, "results"))
-    rows += sensitivity_rows(entries) + ablation_rows(entries)
+    rows += [{"kind": KINDS[3]} | r for r in sensitivity_rows(entries)]
+    rows += [{"kind": KINDS[2]} | r for r in ablation_rows(entries)]
     for d in DATASETS:
-        rows += count_rows(d, summaries, label_counts)
-    return pd.DataFrame(rows, columns=["claim", "paper", "this companion", "verdict", "evidence"])
+        rows += [{"kind": KINDS[1]} | r for r in count_rows(d, summaries, label_counts)]
+    return pd.DataFrame(rows, columns=["kind", "claim", "paper", "this companion", "verdict", "evidence"])
 
 
 def verdict_counts(claims: pd.DataFrame) -> str:
-    """'3 reproduced, 2 not reproduced, 18 not checked yet' (a permuted column counts as not reproduced)."""
-    n = claims["verdict"].replace({PERMUTED: NOT_REPRODUCED}).value_counts()
-    return ", ".join(f"{n.get(v, 0)} {v}" for v in (REPRODUCED, NOT_REPRODUCED, NOT_CHECKED))
+    """The verdicts counted per kind of claim, never summed across kinds (a reproduced count says nothing of an
+    accuracy): 'accuracy claims (4): 4 not checked yet; image counts (12): 5 reproduced, 1 not reproduced, 6 not
+    checked yet; ...'. A permuted column counts as not reproduced; a verdict with no claim is left out."""
+    v = claims["verdict"].replace({PERMUTED: NOT_REPRODUCED})
+    parts = []
+    for kind in KINDS:
+        n = v[claims["kind"] == kind].value_counts()
+        if n.sum():
+            parts.append(f"{kind} ({n.sum()}): " + ", ".join(f"{n[x]} {x}" for x in (REPRODUCED, NOT_REPRODUCED,
+                                                                                     NOT_CHECKED) if n.get(x, 0)))
+    return "; ".join(parts)

@@ -274,13 +274,14 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
             r = alls[0]
             out.append(f"The two runs' 95% intervals on all test images ({lo0:.2f}-{hi0:.2f}% and {r['low']:.2f}-"
                        f"{r['high']:.2f}%) " + ("overlap: with one run each, this change is not told apart from "
-                                                "run-to-run noise." if overlap[0] else "do not overlap."))
+                                                "run-to-run noise." if overlap[0] else "do not overlap" + SEEDS + "."))
         elif all(overlap):
             out.append(f"Every leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-"
                        f"{hi0:.2f}%): with one run per fraction, none of these changes is told apart from run-to-run "
                        "noise.")
         elif not any(overlap):
-            out.append(f"No leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-{hi0:.2f}%).")
+            out.append(f"No leaked run's 95% interval on all test images overlaps the clean run's ({lo0:.2f}-{hi0:.2f}%)"
+                       + SEEDS + ".")
         else:
             over = [n for n, o in zip(names, overlap) if o]
             apart = [n for n, o in zip(names, overlap) if not o]
@@ -289,9 +290,13 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
                        f"({lo0:.2f}-{hi0:.2f}%): with one run per fraction, "
                        f"{'that change is' if len(over) == 1 else 'those changes are'} not told apart from run-to-run "
                        f"noise; {'that' if len(apart) == 1 else 'those'} of the {_and(apart)} "
-                       f"{'run does' if len(apart) == 1 else 'runs do'} not.")
+                       f"{'run does' if len(apart) == 1 else 'runs do'} not" + SEEDS + ".")
     return " ".join(out)
 
+
+# said wherever a dose is told apart from the clean run: its intervals hold the test set's sampling only
+SEEDS = ("; but each interval is the test set's bootstrap of one run, and with one seed per dose the spread from "
+         "seed to seed is not measured, so a dose told apart this way may still be within what another seed gives")
 
 FITTED = 90.0  # % of its own training images right in its last epoch: below it, a network has not fitted them
 
@@ -368,6 +373,55 @@ def leak_inference(points: pd.DataFrame, cleans: list[tuple[str, float]], claim:
                          f"leaked fraction for {claim:.2f}%": text, "F": f, "c": c, "m": r["m"],
                          "copies": r["copies"], "run": r["run"]})
     return pd.DataFrame(rows)
+
+
+NO_SHARE = "no share prints it"   # a grid cell where F = (claim - c) / (m - c) has no value in (0, 1]
+
+
+def recall_steps(low: float, high: float, steps: int = 4) -> list[float]:
+    """`steps` + 1 recalls (%) evenly spaced from `low` to `high`, both measured: the grid's columns between them
+    are what-ifs, not measurements."""
+    if steps < 1 or high <= low:
+        return sorted({low, high})
+    return [low + (high - low) * k / steps for k in range(steps + 1)]
+
+
+def inference_grid(claim: float, cleans: list[tuple[str, float]], recalls: list[tuple[str, float]]) -> pd.DataFrame:
+    """F = (claim - c) / (m - c) for every clean accuracy c (label, %) and every recall m of leaked test images
+    (label, %): the share of the test images that, recognised at m while the rest score c, prints `claim`. One row
+    per pair: c label, c, m label, m, F (None where no share in (0, 1] prints the claim) and `cell`, the text a
+    table shows ('57%', or why there is none). Arithmetic on measurements: an inference, never a result."""
+    rows = []
+    for cl, c in cleans:
+        for ml, m in recalls:
+            f = needed_fraction(claim, c, m)
+            if f is not None and 0 < f <= 1:
+                cell = f"{f:.0%}"
+            elif f == 0:
+                f, cell = None, f"none needed: c is at or above {claim:.2f}%"
+            else:
+                f, cell = None, f"{NO_SHARE} (m ≤ {claim:.2f}%)"
+            rows.append({"c label": cl, "c": c, "m label": ml, "m": m, "F": f, "cell": cell})
+    return pd.DataFrame(rows, columns=["c label", "c", "m label", "m", "F", "cell"])
+
+
+def grid_table(grid: pd.DataFrame) -> pd.DataFrame:
+    """The grid for a reader: one row per recall m, one column per clean accuracy c (few, so it stays narrow),
+    each cell F or why there is none."""
+    if not len(grid):
+        return pd.DataFrame()
+    t = grid.assign(row=[f"m = {m:.2f}%" + (f" ({l})" if l else "") for l, m in zip(grid["m label"], grid["m"])],
+                    col=[f"c = {c:.2f}%: {l}" for l, c in zip(grid["c label"], grid["c"])])
+    out = t.pivot(index="row", columns="col", values="cell")
+    out = out.loc[list(dict.fromkeys(t["row"])), list(dict.fromkeys(t["col"]))]
+    out.index.name, out.columns.name = "recall of leaked images m", None
+    return out
+
+
+def max_with_copies(share: float, clean: float) -> float:
+    """The most a model scoring `clean` % on unseen images can print when a `share` (0-1) of the test images have a
+    copy in training and every one of them is answered right (recall 100%, the most generous case)."""
+    return share * 100 + (1 - share) * clean
 
 
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
