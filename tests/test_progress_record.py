@@ -145,6 +145,8 @@ def test_the_book_shows_the_curve_of_a_run_in_progress_and_never_its_result(runs
     assert "1-epoch record of the same run (`fer2013-C1-s0-1ep-cpu-" in text
     line = report.progress_sentence(entries)                                 # page one's line
     assert "FER2013 C1 at the paper's 3 epochs is at epoch 2 of 3" in line and "%" not in line
+    verdict = report.verdict_markdown(report.Findings(entries, []))
+    assert line in verdict and verdict.startswith("None of the paper's four accuracy claims has been tested")
     fig = report.progress_figure(going[0], entries)
     assert "epoch 2 of 3" in fig._suptitle.get_text()
     assert fig.axes[1].get_xlim()[1] == pytest.approx(3.5)                   # the axis runs to the last epoch

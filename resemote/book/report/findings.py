@@ -27,6 +27,7 @@ from resemote.book.report.extra import load_agreement
 from resemote.book.report.leakage import (clean_score, fitted_groups, fitted_recall, grid_table, inference_grid,
                                           leak_inference, leak_points, max_with_copies, recall_steps, FITTED)
 from resemote.book.report.paper_tables import is_permutation
+from resemote.book.report.progress import progress_sentence
 from resemote.training.protocols import SUMMARIES
 
 PAPER_EPOCHS = int(paper.SETUP_PAPER["epochs"])  # the budget every accuracy claim is made at
@@ -613,6 +614,9 @@ def verdict_markdown(f: Findings) -> str:
             s += (f". The best real FER2013 result is **{fer.mean:.2f}%** ({fer.budget()}) against the paper's "
                   f"**{paper.RESEMOTENET_ACCURACY['fer2013']:.2f}%**")
         s += "."
+    going = progress_sentence(f.entries)  # a claim's run still training: how far, never a score
+    if going:
+        s += " " + going
     words = {"total": "total", "train": "training counts", "test": "test counts"}
     good, mixed = [], []
     for d in DATASETS:
