@@ -236,6 +236,45 @@ def test_staging_puts_synthetic_pages_in_the_appendix_and_titles_records_by_thei
     assert captions.index("The runs") < captions.index(appendix)
 
 
+def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_path):
+    """A record's page was executed where it was trained, under a local run id and possibly at a later commit
+    than the run's: staged, it names the record's id, folder and commit (record.json), never the local id as
+    its own or the executing checkout's commit."""
+    rec_dir = runs / "fer2013-C1-s0-9ep-cpu-FAKE"
+    record = {"id": "fer2013-C1-s0-9ep-cpu-FAKE", "commit": "0123456789ab", "device": "cpu (FAKE CPU)",
+              "finished_at": "2026-01-02T03:04:05+00:00", "source": "fer2013-C1-s0-d7f062"}
+    (rec_dir / "record.json").write_text(json.dumps(record))
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Run fer2013-C1-s0-d7f062: C1 on FER2013, seed 0 (reduced profile)\n\nFAKE."),
+        nbformat.v4.new_code_cell('COMMIT = ""', outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text='resemote at commit fedcba987654: to run this code elsewhere, set '
+                                          'COMMIT = "fedcba987654"\n')]),
+        nbformat.v4.new_code_cell('out = "runs/fer2013-C1-s0-d7f062"', outputs=[nbformat.v4.new_output(
+            "stream", name="stdout", text="run fer2013-C1-s0-d7f062: 9 epochs, batch 16, seed 0, written to "
+                                          "runs/fer2013-C1-s0-d7f062\n")])])
+    nbformat.write(nb, str(rec_dir / "page.ipynb"))
+    index = json.loads((runs / "index.json").read_text())
+    src = tmp_path / "src"
+    stage_book(SimpleNamespace(path=Path, runs_dir=str(runs)), [e for e in index["runs"] if e["kind"] != "live"],
+               {"datasets": []}, src)
+    staged = nbformat.read(str(src / "book" / "runs" / "fer2013-C1-s0-9ep-cpu-FAKE.ipynb"), as_version=4)
+    head = staged.cells[0].source.splitlines()
+    assert head[0] == "# Run fer2013-C1-s0-9ep-cpu-FAKE (recorded): C1 on FER2013, seed 0 (reduced profile)"
+    folder = str(rec_dir)  # outside the repository: its path as it is
+    assert head[2] == (f"**Record** `fer2013-C1-s0-9ep-cpu-FAKE` (`{folder}/record.json`): made at commit "
+                       "`0123456789ab` on cpu (FAKE CPU), finished 2026-01-02; trained as local run "
+                       "`fer2013-C1-s0-d7f062` and published under this id.")
+    assert staged.cells[1].outputs[0]["text"] == ('run made at commit 0123456789ab (its record): to run this code '
+                                                  'elsewhere, set COMMIT = "0123456789ab"\n')
+    assert staged.cells[2].source == f'out = "{folder}"'
+    assert staged.cells[2].outputs[0]["text"] == ("run fer2013-C1-s0-9ep-cpu-FAKE: 9 epochs, batch 16, seed 0, "
+                                                  f"written to {folder}\n")
+    # the local id is named once, in the record line, as what it is; the executing checkout's commit nowhere
+    text = json.dumps(staged)
+    assert text.count("d7f062") == 1 and "fedcba987654" not in text
+    assert nbformat.read(str(rec_dir / "page.ipynb"), as_version=4) == nb   # the record itself is untouched
+
+
 def test_an_empty_folder_gets_a_page_saying_so(tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -162,16 +163,61 @@ def record_title(page_title: str, record_id: str) -> str:
     return f"Run {record_id} (recorded)" + (f": {rest}" if rest else "")
 
 
+# the COMMIT cell's printed line (notebooks/train.py), as the checkout that executed the page wrote it
+_COMMIT_LINE = re.compile(r'resemote at commit \S+: to run this code elsewhere, set COMMIT = "[^"]*"'
+                          r'( \(plus the uncommitted changes this checkout had\))?')
+
+
+def record_note(record: dict, folder: str) -> str:
+    """The line under a recorded run's title: its record id, the commit and device that made it, and the local
+    run id it was trained under (named once, as such)."""
+    when = str(record.get("finished_at", ""))[:10]
+    return (f"**Record** `{record['id']}` (`{folder}/record.json`): made at commit `{record.get('commit', 'unknown')}` "
+            f"on {record.get('device', 'an unrecorded device')}" + (f", finished {when}" if when else "")
+            + (f"; trained as local run `{record['source']}` and published under this id" if record.get("source")
+               else "") + ".")
+
+
+def restate_record(nb, record: dict, folder: str) -> None:
+    """A recorded run's executed page, told in its record's terms: the local run id it was trained under (and
+    its runs/ folder) becomes the record's id (and folder), and the COMMIT cell's line names the commit that
+    made the run (record.json), not the checkout that executed the page, which may be a later one."""
+    rid, local, commit = record["id"], record.get("source"), str(record.get("commit", "")).removesuffix("-dirty")
+
+    def fix(text: str) -> str:
+        if local:
+            text = re.sub(rf"(?<![\w/.-])runs/{re.escape(local)}\b", folder, text).replace(local, rid)
+        if commit:
+            text = _COMMIT_LINE.sub(f'run made at commit {commit} (its record): to run this code elsewhere, set '
+                                    f'COMMIT = "{commit}"', text)
+        return text
+
+    for c in nb.cells:
+        c.source = fix(c.source)
+        for o in c.get("outputs", []):
+            if "text" in o:
+                o["text"] = fix(o["text"])
+            for k, v in o.get("data", {}).items():
+                if k.startswith("text/") and isinstance(v, str):
+                    o["data"][k] = fix(v)
+
+
 def _stage_recorded(page: Path, dest: Path, record_id: str) -> None:
+    import json
     import nbformat
     nb = nbformat.read(str(page), as_version=4)
+    rec = page.parent / "record.json"
+    record = json.loads(rec.read_text()) if rec.is_file() else None
+    if record:
+        restate_record(nb, record, repo_relative(page.parent))
     first = next((c for c in nb.cells if c.cell_type == "markdown"), None)
     lines = first.source.splitlines() if first else []
     title = record_title(lines[0] if lines and lines[0].startswith("# ") else "", record_id)
+    head = [f"# {title}"] + (["", record_note(record, repo_relative(page.parent))] if record else [])
     if first is None:
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"# {title}"))
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell("\n".join(head)))
     else:
-        first.source = "\n".join([f"# {title}"] + (lines[1:] if lines and lines[0].startswith("# ") else lines))
+        first.source = "\n".join(head + (lines[1:] if lines and lines[0].startswith("# ") else lines))
     nbformat.write(nb, str(dest))
 
 
