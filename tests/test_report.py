@@ -365,3 +365,36 @@ def test_the_audit_table_has_headers_that_wrap():
                                "images in a pair", "pairs with two labels"]
     assert t.loc["FAKE set (recorded)"].tolist() == [4, 1, 2, 5, 2, 11, 1]
     assert not [w for c in t.columns for w in c.split() if len(w) > 8]   # no header word wider than 'exact pairs'
+
+
+def _history(d: Path, seconds: list[float]) -> None:
+    rows = [f"{i},0.001,1.5,0.4,1.6,0.35,{s}" for i, s in enumerate(seconds, 1)]
+    (d / "history.csv").write_text("epoch,lr,train_loss,train_acc,val_loss,val_acc,seconds\n" + "\n".join(rows) + "\n")
+
+
+def test_the_cpu_estimate_of_the_papers_budget_rests_on_the_median_epoch(tmp_path: Path):
+    """FAKE CPU runs on FER2013: the estimate reads the median epoch of the whole-split run with the most epochs,
+    not the fastest epoch of any run, and says so."""
+    index = [fake_run(tmp_path, "fer2013-C1-s0-9ep-FAKE", dataset="fer2013", config="C1", acc=0.5, synthetic=False,
+                      experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=9, kind="live"),
+             fake_run(tmp_path, "fer2013-C1-s0-3ep-FAKE", dataset="fer2013", config="C1", acc=0.4, synthetic=False,
+                      experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=3, kind="live"),
+             fake_run(tmp_path, "fer2013-C1-s0-sub-FAKE", dataset="fer2013", config="C1", acc=0.3, synthetic=False,
+                      experiments=["table3"], stands_in_for=["fer2013"], profile="reduced", epochs=14, kind="live")]
+    sub = tmp_path / "fer2013-C1-s0-sub-FAKE"                           # 1,000 training images: not an epoch
+    (sub / "params.json").write_text(json.dumps({**json.loads((sub / "params.json").read_text()), "train_subset": 1000}))
+    _history(sub, [60] * 14)
+    nine = [846, 1411, 2046, 1500, 1650, 1700, 1800, 1900, 2000]        # FAKE epoch times, median 1,700 s
+    _history(tmp_path / "fer2013-C1-s0-9ep-FAKE", nine)
+    _history(tmp_path / "fer2013-C1-s0-3ep-FAKE", [500, 600, 700])      # fewer epochs: not the basis
+    (tmp_path / "index.json").write_text(json.dumps({"runs": index, "datasets": []}))
+    est = report.cpu_epoch_estimate(report.load_entries(tmp_path))
+    assert est["entry"].id == "fer2013-C1-s0-9ep-FAKE" and est["epochs_seen"] == 9
+    assert est["median_s"] == sorted(nine)[4] == 1700
+    assert est["hours"] == pytest.approx(1700 * 80 / 3600)              # 37.8 h, where the fastest epoch gives 18.8
+    md = report.cpu_estimate_markdown(report.load_entries(tmp_path))
+    assert "about **38 h per seed**" in md and "median epoch of run fer2013-C1-s0-9ep-FAKE" in md
+    assert "1,700 s, times 80" in md and "846-2,046 s" in md
+    assert "19 h" not in md
+    (tmp_path / "index.json").write_text(json.dumps({"runs": [], "datasets": []}))
+    assert report.cpu_epoch_estimate(report.load_entries(tmp_path)) is None

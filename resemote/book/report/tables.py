@@ -407,6 +407,39 @@ def compute_table(entries: list[Entry]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def cpu_epoch_estimate(entries: list[Entry], dataset: str = "fer2013", epochs: int | None = None) -> dict | None:
+    """The paper's budget on a CPU, from one stated figure: the median epoch time (history.csv's seconds) of the
+    finished real C1 run on `dataset`'s whole training split, made on a CPU, with the most epochs (the latest of
+    those). The median, not the fastest epoch: on a shared machine the epochs of one run differ by a factor of
+    two, and the fastest would understate every one of them. None where no such run exists."""
+    import statistics
+    epochs = epochs or int(paper.SETUP_PAPER["epochs"])
+    runs = [e for e in select(entries, experiment="table3", dataset=dataset, config="C1", synthetic=False)
+            if e.run and e.run.history and not e.params.get("train_subset")
+            and str(e.metrics.get("device", "")).startswith("cpu")]
+    if not runs:
+        return None
+    e = max(runs, key=lambda e: (len(e.run.history), str(e.metrics.get("finished_at", ""))))
+    secs = [float(h["seconds"]) for h in e.run.history]
+    med = statistics.median(secs)
+    return {"entry": e, "epochs_seen": len(secs), "median_s": med, "fastest_s": min(secs), "slowest_s": max(secs),
+            "epochs": epochs, "hours": med * epochs / 3600}
+
+
+def cpu_estimate_markdown(entries: list[Entry], dataset: str = "fer2013") -> str:
+    """One sentence: the paper's budget on a CPU, per seed, from `cpu_epoch_estimate`, its basis said."""
+    est = cpu_epoch_estimate(entries, dataset)
+    if est is None:
+        return (f"No finished real {TITLES[dataset]} C1 run made on a CPU is in this build, so no CPU estimate of "
+                "the paper's budget is given.")
+    e = est["entry"]
+    return (f"On a CPU, the paper's {est['epochs']} epochs of C1 on {TITLES[dataset]} would take about "
+            f"**{est['hours']:.0f} h per seed**: the median epoch of run {e.id} ({est['epochs_seen']} epochs on "
+            f"{e.metrics['device']}) took {est['median_s']:,.0f} s, times {est['epochs']}. The estimate rests on "
+            f"that median alone; the run's epochs took {est['fastest_s']:,.0f}-{est['slowest_s']:,.0f} s on a "
+            "machine shared with other work, so a quiet one may take less.")
+
+
 def load_benchmarks(folder: str | Path | None = None) -> list[tuple[str, dict]]:
     folder = Path(folder) if folder else REPO / "benchmarks"
     out = []
