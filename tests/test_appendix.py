@@ -236,6 +236,17 @@ def test_staging_puts_synthetic_pages_in_the_appendix_and_titles_records_by_thei
     assert captions.index("The runs") < captions.index(appendix)
 
 
+def test_the_datasets_chapter_shows_raf_db_counted_from_its_label_file(runs, monkeypatch):
+    """Page one cites RAF-DB's counts to the datasets chapter: it shows them, from the committed label-file record,
+    said as such."""
+    monkeypatch.setenv("RESEMOTE_RUNS", str(runs))
+    out = render_chapter("datasets")
+    rec = json.loads((ROOT / "results" / "datasets" / "rafdb" / "label-counts.json").read_text())
+    assert "RAF-DB (label file)" in out and "counted from the label file; images not present" in out
+    assert "results/datasets/rafdb/label-counts.json" in out and rec["commit"][:10] in out
+    assert f">{sum(rec['stats']['splits']['train'].values())}<" in out.replace(",", "")
+
+
 def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_path):
     """A record's page was executed where it was trained, under a local run id and possibly at a later commit
     than the run's: staged, it names the record's id, folder and commit (record.json), never the local id as

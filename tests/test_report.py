@@ -4,6 +4,7 @@ Every number below is a made-up test fixture (marked "FAKE" in its run); none re
 """
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -398,3 +399,22 @@ def test_the_cpu_estimate_of_the_papers_budget_rests_on_the_median_epoch(tmp_pat
     assert "19 h" not in md
     (tmp_path / "index.json").write_text(json.dumps({"runs": [], "datasets": []}))
     assert report.cpu_epoch_estimate(report.load_entries(tmp_path)) is None
+
+
+def test_a_dataset_counted_from_its_label_file_has_its_own_table():
+    """RAF-DB's committed label-file record, and a FAKE one that disagrees with the paper in one cell."""
+    rec = next(r for r in report.load_label_counts() if r["dataset"] == "rafdb")
+    t = report.label_counts_table([rec])
+    name = "RAF-DB (label file)"
+    splits = rec["stats"]["splits"]
+    for split in ("train", "test"):
+        assert list(t[(name, split)][:7]) == [splits[split][c] for c in CLASSES]
+        assert t.loc["Total", (name, split)] == sum(splits[split].values())
+    assert t.loc["Total", (name, "train")] + t.loc["Total", (name, "test")] == rec["stats"]["total"] == 15_339
+    assert t.loc["Happy", (name, "paper train")] == str(paper.TABLE_II["rafdb"][3][0])
+    assert not t.astype(str).apply(lambda c: c.str.contains("≠")).any().any()   # the paper's counts, every one
+    fake = copy.deepcopy(rec)
+    fake["stats"]["splits"]["test"]["Fear"] += 1                         # FAKE disagreement
+    t = report.label_counts_table([fake])
+    assert t.loc["Fear", (name, "paper test")] == "74 ≠" and t.loc["Total", (name, "paper test")] == "3068 ≠"
+    assert t.loc["Fear", (name, "test")] == 75 and t.loc["Angry", (name, "paper test")] == "162"

@@ -34,7 +34,7 @@ from resemote.book.report.paper_tables import (config_table, fer2013_permutation
                                                setup_table)
 from resemote.book.report.tables import (ablation_substitute_note, ablation_table, audit_table, baselines_table,
                                          benchmarks_table, cam_figures, commands_table, compute_table, computed_table1,
-                                         cpu_epoch_estimate, cpu_estimate_markdown,
+                                         cpu_epoch_estimate, cpu_estimate_markdown, label_counts_table,
                                          computed_table2, cross_caption, cross_matrix, load_benchmarks, metrics_table,
                                          missing_real, pairs_table, per_class_table, profiles_table, provenance_table,
                                          released_table, results_table, sensitivity_points)
@@ -72,6 +72,7 @@ __all__ = [
     "compute_table",
     "cpu_epoch_estimate",
     "cpu_estimate_markdown",
+    "label_counts_table",
     "computed_table1",
     "computed_table2",
     "config_table",

@@ -64,6 +64,27 @@ def computed_table2(datasets: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(cols, index=list(CLASSES) + ["Total"] + [f"dropped: {r}" for r in reasons])
 
 
+def label_counts_table(records: list[dict]) -> pd.DataFrame:
+    """Images per class and split of each dataset counted from its label file alone (a `label-counts.json`
+    record: no image was present, so nothing was decoded or audited), the paper's train / test counts beside
+    (≠ marks a disagreement), as in `computed_table2`."""
+    cols = {}
+    for r in records:
+        name = f"{r['stats'].get('dataset') or TITLES.get(r['dataset'], r['dataset'])} (label file)"
+        published = paper.TABLE_II.get(r["dataset"])
+        for k, split in enumerate(("train", "test")):
+            counts = r["stats"]["splits"].get(split)
+            if counts is None:
+                continue
+            ours = [counts.get(c, 0) for c in CLASSES]
+            cols[(name, split)] = ours + [sum(ours)]
+            if published:
+                pv = [p[k] for p in published]
+                cols[(name, f"paper {split}")] = [f"{v}" if v == o else f"{v} ≠" for v, o in zip(pv, ours)] + \
+                    [f"{sum(pv)}" if sum(pv) == sum(ours) else f"{sum(pv)} ≠"]
+    return pd.DataFrame(cols, index=list(CLASSES) + ["Total"])
+
+
 def audit_table(datasets: list[dict]) -> pd.DataFrame:
     """One row per dataset summary: duplicate pairs within and across splits, by kind, and pairs whose two
     images carry different labels."""
