@@ -168,3 +168,34 @@ def test_the_ferplus_row_gives_the_clean_test_score_beside_the_claim(tmp_path):
     assert ours[report.extra.CLEAN] == "55.00 (95% CI 50.00-60.00; n=80)"
     assert ours["command"] == ""
     assert f.loc["released repository's README (claim; 8 classes)", report.extra.CLEAN] == "-"
+
+
+def test_fer2013_and_ferplus_scored_on_each_others_labels_are_no_cross_dataset_test(tmp_path):
+    """FAKE FER2013 and FER+ runs, each scored on the other's test split (the same faces, relabelled) and on CK+:
+    the cross-dataset matrix leaves the pair out; the relabelled matrix holds it alone."""
+    runs = tmp_path / "runs"
+    index = []
+    for d, other, acc, x in (("fer2013", "ferplus", 0.61, 0.52), ("ferplus", "fer2013", 0.71, 0.43)):
+        rid = f"{d}-C1-s0-FAKE"
+        e = fake_run(runs, rid, dataset=d, config="C1", acc=acc, synthetic=False, experiments=["table3"],
+                     stands_in_for=[d], profile="reduced")
+        (runs / rid / "cross").mkdir()
+        for name, a in ((other, x), ("ckplus", 0.33)):
+            (runs / rid / "cross" / f"{name}.json").write_text(json.dumps({**cross_result(name, a, 100),
+                                                                           "trained_on": d}))
+        e["cross"] = {n: f"{rid}/cross/{n}.json" for n in (other, "ckplus")}
+        index.append(e)
+    (runs / "index.json").write_text(json.dumps({"runs": index, "datasets": []}))
+    entries = report.load_entries(runs)
+    fer, plus = "FER2013, reduced budget", "FER+ (majority vote, 7 classes), reduced budget"
+    m = report.cross_matrix(entries, root=runs)
+    assert m.loc[fer, "FER2013"] == 61.0 and m.loc[plus, "FER+ (majority vote, 7 classes)"] == 71.0
+    assert m.loc[fer, "CK+"] == m.loc[plus, "CK+"] == 33.0
+    # the pair's cross cells are not in it: a run's score under the other label set shows nowhere here
+    assert m.loc[fer].isna().sum() == 1 and m.loc[plus].isna().sum() == 1
+    assert 52.0 not in m.values and 43.0 not in m.values
+    r = report.cross_matrix(entries, root=runs, relabelled=True)
+    assert list(r.columns) == ["FER+ (majority vote, 7 classes) labels", "FER2013 labels"]
+    assert r.loc[fer, "FER2013 labels"] == 61.0 and r.loc[fer, "FER+ (majority vote, 7 classes) labels"] == 52.0
+    assert r.loc[plus, "FER2013 labels"] == 43.0 and r.loc[plus, "FER+ (majority vote, 7 classes) labels"] == 71.0
+    assert "CK+" not in r.columns

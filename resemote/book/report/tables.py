@@ -250,28 +250,49 @@ def sensitivity_points(entries: list[Entry], synthetic: bool, dataset: str = "ra
     return pd.DataFrame(rows, columns=["data", "axis", "value", "accuracy", "sd", "n"])
 
 
-def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path | None = None) -> pd.DataFrame:
+# Test splits that hold the same faces under another label set: FER+ relabels FER2013's faces, and its Test split
+# is FER2013's PrivateTest. Scoring a model across such a pair measures the label sets, not other data.
+SAME_FACES = (frozenset({"fer2013", "ferplus"}),)
+
+
+def same_faces(a: str, b: str) -> bool:
+    """Whether datasets `a` and `b` are the same faces under two label sets (`SAME_FACES`)."""
+    return a != b and frozenset({a, b}) in SAME_FACES
+
+
+def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path | None = None,
+                 relabelled: bool = False) -> pd.DataFrame:
     """Accuracy (%) of Table III's C1 runs (rows: trained on, with the budget and whether recorded) on every
     test split (columns): a run's own test split is Table III, the rest from `cross` jobs; NaN where not run.
     Live runs, and recorded ones whose records carry their cross results (made where they ran: a record
-    keeps no weights to test here); mean over seeds."""
+    keeps no weights to test here); mean over seeds. A pair of test splits with the same faces under another
+    label set (`SAME_FACES`) is no test on other data: it is left out, and `relabelled=True` gives it alone,
+    the runs of those datasets scored against each label set ('<dataset> labels' columns)."""
     import statistics
     runs = select(entries, experiment="table3", config="C1", synthetic=synthetic)
     cells: dict[tuple[str, str], list[float]] = {}
     own = []
     for e in runs:
-        title = TITLES[e.metrics["dataset"]]
+        d = e.metrics["dataset"]
+        if relabelled and not any(d in pair for pair in SAME_FACES):
+            continue
+        title = TITLES[d]
         row = (f"stand-in ({SYNTHETIC_TAG})" if synthetic else
                title + (", reduced budget" if e.info.get("profile") == "reduced" else "")
                + (", recorded" if e.recorded else ""))
-        col = row if synthetic else title
+        col = row if synthetic else title + (" labels" if relabelled else "")
         own.append(col)
         cells.setdefault((row, col), []).append(e.metrics["test_accuracy"] * 100)
         for name, path in (e.info.get("cross") or {}).items():
+            if same_faces(d, name) != relabelled:
+                continue
             m = json.loads(((Path(root) if root else runs_dir()) / path).read_text())
-            cells.setdefault((row, TITLES.get(name, name)), []).append(m["accuracy"] * 100)
+            col = TITLES.get(name, name) + (" labels" if relabelled else "")
+            cells.setdefault((row, col), []).append(m["accuracy"] * 100)
+    if relabelled:  # a row with nothing but its own cell shows no relabelling
+        cells = {k: v for k, v in cells.items() if sum(r == k[0] for r, _ in cells) > 1}
     rows = sorted({r for r, _ in cells})
-    own = sorted(set(own))
+    own = sorted(set(own) & {c for _, c in cells})
     cols = own + sorted({c for _, c in cells} - set(own))
     return pd.DataFrame([[statistics.mean(cells[r, c]) if (r, c) in cells else float("nan") for c in cols]
                          for r in rows], index=pd.Index(rows, name="trained on"), columns=cols)
