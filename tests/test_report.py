@@ -418,3 +418,27 @@ def test_a_dataset_counted_from_its_label_file_has_its_own_table():
     t = report.label_counts_table([fake])
     assert t.loc["Fear", (name, "paper test")] == "74 ≠" and t.loc["Total", (name, "paper test")] == "3068 ≠"
     assert t.loc["Fear", (name, "test")] == 75 and t.loc["Angry", (name, "paper test")] == "162"
+
+
+def test_the_baselines_table_marks_a_budget_other_than_c1s(tmp_path: Path):
+    """FAKE synthetic baselines as the demo profile makes them: C1 for 8 epochs of 560 images, ResNet-18 for 1 of
+    240, VGG at C1's budget. The budget column comes from each run's parameters; only ResNet-18 is marked."""
+    def synth(rid: str, config: str, epochs: int, n_train: int, n_test: int, acc: float) -> dict:
+        e = fake_run(tmp_path, rid, dataset="fer2013", config=config, acc=acc, synthetic=True,
+                     experiments=["baselines"], stands_in_for=["fer2013"], epochs=epochs)
+        s = {"generator": "FAKE", "n_train": n_train, "n_val": 80, "n_test": n_test, "seed": 0}
+        params = {**json.loads((tmp_path / rid / "params.json").read_text()), "synthetic": s}
+        (tmp_path / rid / "params.json").write_text(json.dumps(params))
+        return {**e, "synthetic": s, "params": params}
+    index = [synth("synthetic-C1-FAKE", "C1", 8, 560, 280, 0.7036), synth("synthetic-resnet18-FAKE", "resnet18", 1, 240,
+                                                                        160, 0.1437),
+             synth("synthetic-vgg-FAKE", "vgg", 8, 560, 280, 0.5)]
+    (tmp_path / "index.json").write_text(json.dumps({"runs": index, "datasets": []}))
+    t = report.baselines_table(report.load_entries(tmp_path), "fer2013", synthetic=True).set_index("model")
+    assert list(t["budget"]) == ["8 ep., batch 16, 560 train / 280 test img.", "1 ep., batch 16, 240 train / 160 test img.",
+                                 "8 ep., batch 16, 560 train / 280 test img."]
+    acc = t["test acc. (%)"]
+    assert acc.iloc[0].startswith("70.36") and not acc.iloc[0].endswith(report.OTHER_BUDGET)     # C1 itself
+    assert acc.iloc[1].startswith("14.37") and acc.iloc[1].endswith(" " + report.OTHER_BUDGET)   # 1 epoch of 240
+    assert acc.iloc[2].startswith("50.00") and not acc.iloc[2].endswith(report.OTHER_BUDGET)     # C1's budget
+    assert list(t.columns).index("budget") == list(t.columns).index("test acc. (%)") + 1         # read together

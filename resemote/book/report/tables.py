@@ -201,26 +201,52 @@ def ablation_substitute_note(entries: list[Entry], substitutes: tuple[str, ...] 
     return " ".join(out)
 
 
+def run_budget(e: Entry) -> tuple:
+    """What a run's accuracy was bought with, from its parameters: epochs, batch size, learning rate, protocol,
+    and the training and test images it had (a synthetic stand-in's sizes, or a training subset)."""
+    p, s = e.params, e.info.get("synthetic") or e.params.get("synthetic") or {}
+    return (p.get("epochs"), p.get("batch_size"), p.get("lr"), p.get("protocol"), s.get("n_train"), s.get("n_test"),
+            p.get("train_subset"))
+
+
+def short_budget(e: Entry) -> str:
+    """'8 ep., batch 16, 560 train / 280 test img.': a run's budget in a few words (`run_budget`)."""
+    epochs, batch, _, protocol, n_train, n_test, subset = run_budget(e)
+    imgs = (f", {n_train} train / {n_test} test img." if n_train else
+            f", {subset:,} train img." if subset else "")
+    return f"{epochs} ep., batch {batch}{imgs}" + ("" if protocol in (None, "paper") else f", {protocol} recipe")
+
+
+OTHER_BUDGET = "†"  # marks a result whose budget differs from ResEmoteNet C1's in the same table
+
+
 def baselines_table(entries: list[Entry], dataset: str, synthetic: bool, experiment: str = "baselines") -> pd.DataFrame:
     """Same protocol, same splits: every network of the experiment on one dataset (or its stand-in), with
-    mean ± sd over seeds, parameters, GFLOPs and training time."""
+    mean ± sd over seeds, parameters, GFLOPs and training time. Each row's budget comes from its runs'
+    parameters; an accuracy bought with another budget than C1's row (epochs, batch, learning rate, protocol
+    or images) is marked `OTHER_BUDGET`, since the two are then not comparable."""
     from resemote.models import MODELS
     rows = []
     configs = dict.fromkeys(e.info["config"] for e in select(entries, experiment=experiment, dataset=dataset,
                                                                synthetic=synthetic, finished=False))
+    profiles = {"demo": SYNTHETIC_TAG} if synthetic else PROFILE_ROWS
+    ref = {p: select(entries, experiment=experiment, dataset=dataset, config="C1", synthetic=synthetic,
+                     profile=None if synthetic else p) for p in profiles}
     for c in configs:
-        for p, label in ({"demo": SYNTHETIC_TAG} if synthetic else PROFILE_ROWS).items():
+        for p, label in profiles.items():
+            ref_budget = run_budget(ref[p][0]) if ref[p] else None
             r = select(entries, experiment=experiment, dataset=dataset, config=c, synthetic=synthetic,
                        profile=None if synthetic else p)
             m = r[0].metrics if r else {}
             if not r and synthetic is False and p == "reduced":
                 continue
+            other = bool(r) and ref_budget is not None and any(run_budget(e) != ref_budget for e in r)
             rows.append({"model": MODELS[c].title if c in MODELS else c, "data / budget": label,
-                         "test acc. (%)": accuracy_cell(r),
+                         "test acc. (%)": accuracy_cell(r) + (f" {OTHER_BUDGET}" if other else ""),
+                         "budget": short_budget(r[0]) if r else "-",
                          "parameters": f"{m['parameters']:,}" if "parameters" in m else "-",
                          "GFLOPs": f"{m['gflops']:.3f}" if "gflops" in m else "-",
-                         "training (min)": mean_sd([e.metrics["train_seconds"] / 60 for e in r], 1, 1) if r else "-",
-                         "budget": r[0].info.get("budget", "-") if r else "-"})
+                         "training (min)": mean_sd([e.metrics["train_seconds"] / 60 for e in r], 1, 1) if r else "-"})
     return pd.DataFrame(rows)
 
 
