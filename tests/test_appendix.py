@@ -247,6 +247,25 @@ def test_the_datasets_chapter_shows_raf_db_counted_from_its_label_file(runs, mon
     assert f">{sum(rec['stats']['splits']['train'].values())}<" in out.replace(",", "")
 
 
+def test_the_computed_table_ii_is_one_table_per_dataset(runs, monkeypatch):
+    """All recorded datasets side by side made one table of some thirty columns that ran past a 1280 px page:
+    each dataset gets its own, no wider than its splits and the paper's two columns."""
+    index = json.loads((runs / "index.json").read_text())
+    index["datasets"] = [{"name": p.parent.name, "kind": "recorded", "status": "current", "synthetic": False,
+                          "path": str(p)} for p in sorted((ROOT / "results" / "datasets").glob("*/summary.json"))]
+    (runs / "index.json").write_text(json.dumps(index))
+    monkeypatch.setenv("RESEMOTE_RUNS", str(runs))
+    out = render_chapter("datasets")
+    names = [report.dataset_label(d) for d in report.load_datasets(runs, synthetic=False)]
+    assert len(names) >= 2                                              # the committed records: FER2013, FER+, ...
+    tables = [t for t in re.findall(r"<table.*?</table>", out, flags=re.S) if "Table II computed from the data" in t]
+    assert len(tables) == len(names)
+    for t, name in zip(tables, names):
+        assert name in t and not any(other in t for other in names if other != name)
+        header = re.search(r"<thead>.*?</thead>", t, flags=re.S).group(0)
+        assert len(re.findall(r'class="col_heading level1', header)) <= 6
+
+
 def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_path):
     """A record's page was executed where it was trained, under a local run id and possibly at a later commit
     than the run's: staged, it names the record's id, folder and commit (record.json), never the local id as
