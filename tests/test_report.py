@@ -442,3 +442,17 @@ def test_the_baselines_table_marks_a_budget_other_than_c1s(tmp_path: Path):
     assert acc.iloc[1].startswith("14.37") and acc.iloc[1].endswith(" " + report.OTHER_BUDGET)   # 1 epoch of 240
     assert acc.iloc[2].startswith("50.00") and not acc.iloc[2].endswith(report.OTHER_BUDGET)     # C1's budget
     assert list(t.columns).index("budget") == list(t.columns).index("test acc. (%)") + 1         # read together
+
+
+def test_the_provenance_table_keeps_commit_and_device_in_seven_columns(runs: Path):
+    """Fourteen columns ran past a 1280 px page and hid the commit and device at its far end; the settings and
+    what made a run now share a cell each."""
+    prov = report.provenance_table(report.load_entries(runs)).set_index("run")
+    assert len(prov.columns) + 1 <= 7
+    rec = prov.loc["fer2013-C1-rec-FAKE"]
+    assert rec["made at"] == "commit fakefakefa; cuda (FAKE GPU); 2026-01-01"   # fake_run's recorded metrics
+    assert rec["settings"] == "FER2013; C1, seed 0; reduced profile: 3 epochs"
+    assert rec["kind"] == "recorded" and rec["test acc. (%)"] == "54.00"
+    assert prov.loc["rafdb-C4-s0-FAKE", "made at"] == ""                         # not run: nothing made it
+    synth = prov.loc["synthetic-C1-FAKE", "settings"]
+    assert synth.startswith(f"Synthetic ({report.SYNTHETIC_TAG}) (stand-in for FER2013, RAF-DB, AffectNet-7, ExpW)")

@@ -420,7 +420,9 @@ def _status(e: Entry, recorded: dict[tuple, str]) -> str:
 
 
 def provenance_table(entries: list[Entry]) -> pd.DataFrame:
-    """One row per index entry: what it is, its status, and where its numbers come from."""
+    """One row per index entry: what it is, its status, and where its numbers come from. Seven columns whose
+    cells wrap, so that at 1280 px the table fits its page and the commit and device stay in view: the run's
+    settings in one cell, and what made it (commit, device, date) in another."""
     rows, recorded = [], _recorded_cells(entries)
     for e in entries:
         m = e.metrics or (e.run.metrics if e.superseded else {})  # history keeps its numbers
@@ -429,15 +431,18 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
                  "data_fingerprint": e.info["record"]["data_fingerprint"]}
         why = e.info.get("error") or e.info.get("note")
         status = _status(e, recorded) + (f": {why}" if why else "")
+        data = f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), "")
+        stands = ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", []))
+        settings = (f"{data}{f' (stand-in for {stands})' if e.synthetic and stands else ''}; "
+                    f"{e.info.get('config')}, seed {e.info.get('seed')}; {e.info.get('profile')} profile"
+                    + (f": {e.info['budget']}" if e.info.get("budget") else ""))
+        made = "; ".join(x for x in (f"commit {short_commit(m)}" if m else "", m.get("device", ""),
+                                     str(m.get("finished_at", ""))[:10]) if x)
         rows.append({
             "run": e.id, "kind": ("recorded (history)" if e.superseded else "recorded") if e.recorded else "this build",
-            "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), ""),
-            "stands in for": ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", [])),
-            "config": e.info.get("config"), "seed": e.info.get("seed"), "profile": e.info.get("profile"),
-            "budget": e.info.get("budget", ""), "status": status,
+            "settings": settings, "status": status,
             "test acc. (%)": f"{m['test_accuracy'] * 100:.2f}" if "test_accuracy" in m else "",
-            "commit": short_commit(m) if m else "", "device": m.get("device", ""),
-            "data fingerprint": m.get("data_fingerprint", ""), "finished at": m.get("finished_at", "")})
+            "made at": made, "data fingerprint": m.get("data_fingerprint", "")})
     return pd.DataFrame(rows)
 
 
