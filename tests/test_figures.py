@@ -60,9 +60,9 @@ def _title_clashes(fig, axes) -> list[tuple[int, int]]:
     """(i, j): panel i's title overlaps panel j's plot, title, axis labels or tick labels."""
     out = []
     for i, a in enumerate(axes):
-        t = _boxes(fig, [a.title])[0]
+        t = _boxes(fig, [a.title if a.get_title() else a._left_title])[0]
         for j, b in enumerate(axes):
-            others = [b.title, b.xaxis.label, b.yaxis.label, *b.get_xticklabels(), *b.get_yticklabels()]
+            others = [b.title, b._left_title, b.xaxis.label, b.yaxis.label, *b.get_xticklabels(), *b.get_yticklabels()]
             if j != i and (t.overlaps(b.get_window_extent()) or any(t.overlaps(x) for x in _boxes(fig, others))):
                 out.append((i, j))
     return out
@@ -70,20 +70,41 @@ def _title_clashes(fig, axes) -> list[tuple[int, int]]:
 
 def test_training_curves_of_the_real_runs_only(entries):
     fig = report.history_grid(entries)
-    titled = [a for a in fig.axes if a.get_title()]
+    titled = [a for a in fig.axes if a.get_title(loc="left")]
     assert len(titled) == 4                                 # the four real runs, the synthetic one left out
-    assert not any(report.SYNTHETIC_TAG in a.get_title() for a in fig.axes)
-    assert sum(a.axison for a in fig.axes) == 8             # loss above, accuracy below, per run; the rest blank
+    assert not any(report.SYNTHETIC_TAG in a.get_title(loc="left") for a in fig.axes)
+    assert sum(a.axison for a in fig.axes) == 8             # loss on the left, accuracy on the right, per run
     first = titled[0]
-    assert "\nfer2013-C1-s0-9ep-cpu-8f33dc7-sub7000-leak0.25-as-is-FAKE\n" in first.get_title()  # never cut
-    assert "[recorded, cuda, commit fakefak]" in first.get_title()
+    assert "\nfer2013-C1-s0-9ep-cpu-8f33dc7-sub7000-leak0.25-as-is-FAKE\n" in first.get_title(loc="left")  # never cut
+    assert "[recorded, cuda, commit fakefak]" in first.get_title(loc="left")
     # the lines are the run's history.csv: run 0's train loss 2 - 0.1 k, its accuracy (20 + 2 k) %
     loss = first.get_lines()[0]
     assert list(loss.get_xdata()) == [1, 2, 3] and np.allclose(loss.get_ydata(), [1.9, 1.8, 1.7])
-    below = fig.axes[3 + 0]                                 # row 2 of a 2-row block of 3 columns: run 0's accuracy
-    assert np.allclose(below.get_lines()[0].get_ydata(), [22, 24, 26])
+    beside = fig.axes[1]                                    # row 1, column 2: run 0's accuracy
+    assert np.allclose(beside.get_lines()[0].get_ydata(), [22, 24, 26])
     assert _title_clashes(fig, titled) == []
     assert report.history_grid([e for e in entries if e.synthetic]) is None
+
+
+def test_training_curves_read_at_their_size_on_a_1280px_page(entries, tmp_path):
+    """The audit's curves (eight runs, two per row asked) were drawn 9.2 in wide and shown in a 676 px column, so
+    their 7-8 pt labels read at 5-6 pt. Drawn as wide as that column, nothing is scaled down: every text, as the
+    reader sees it, is at least 8 pt."""
+    many = entries * 2                                      # eight panels' worth of real runs, as in the audit
+    fig = report.history_grid(many, per_row=2)
+    fig.savefig(tmp_path / "curves.png", dpi=100, bbox_inches="tight")
+    from PIL import Image
+    shown_px = Image.open(tmp_path / "curves.png").size[0]  # drawn at the book's inline resolution
+    scale = min(1.0, 676 / shown_px)                        # what a 676 px article column does to it
+    assert scale == 1.0, shown_px
+    texts = [t for a in fig.axes if a.axison for t in (a.title, a._left_title, a.xaxis.label, a.yaxis.label,
+                                                       *a.get_xticklabels(), *a.get_yticklabels(),
+                                                       *(a.get_legend().get_texts() if a.get_legend() else []))
+             if t.get_text()]
+    assert texts and min(t.get_fontsize() * scale for t in texts) >= 8
+    titled = [a for a in fig.axes if a.get_title(loc="left")]
+    assert len(titled) == sum(not e.synthetic for e in many)   # one title per real run
+    assert _overlapping(_boxes(fig, [a._left_title for a in titled])) == []
 
 
 def test_confusion_matrices_real_only_with_titles_and_labels_apart(entries):

@@ -102,42 +102,52 @@ def confusion_grid(entries: list[Entry], per_row: int = 3, synthetic: bool | Non
     return fig
 
 
-def history_grid(entries: list[Entry], per_row: int = 3):
-    """Small multiples of the real-data runs' training curves (history.csv), one column per run: loss above,
-    accuracy below, training and validation, each panel titled with its data, budget, run and kind. Synthetic
-    runs are never drawn here (their own pages show theirs); None where no real run has finished."""
+# The article column of a book page at 1280 px, in pixels, and the resolution figures are drawn at inline: a figure
+# no wider than this is shown at its own size, so its fonts read at the size they are set in.
+ARTICLE_PX, INLINE_DPI = 676, 100
+
+
+def history_grid(entries: list[Entry], per_row: int = 1):
+    """The real-data runs' training curves (history.csv), one run per row: cross-entropy on the left, accuracy
+    on the right, training and validation, each row titled with its data, budget, run and kind. The figure is
+    as wide as the page's article column, so it is never scaled down; `per_row` runs share a row only where
+    their panels would still be readable, which at that width is one (two panels). Synthetic runs are never
+    drawn here (their own pages show theirs); None where no real run has finished."""
     plt = _plt()
     done = [e for e in entries if e.finished and not e.synthetic and e.run.history]
     if not done:
         return None
-    cols = min(per_row, len(done))
-    blocks = -(-len(done) // per_row)
-    fig, axes = plt.subplots(2 * blocks, cols, figsize=(4.6 * cols, 5.6 * blocks), squeeze=False)
-    for k in range(blocks * cols):
-        top, bottom = axes[2 * (k // cols)][k % cols], axes[2 * (k // cols) + 1][k % cols]
+    width = ARTICLE_PX / INLINE_DPI
+    per_row = max(1, min(per_row, int(width // 3.3) // 2))  # a panel under ~3.3 in cannot hold 9 pt labels
+    cols = 2 * per_row
+    rows = -(-len(done) // per_row)
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 2.9 * rows), squeeze=False)
+    for k in range(rows * per_row):
+        left, right = axes[k // per_row][2 * (k % per_row)], axes[k // per_row][2 * (k % per_row) + 1]
         if k >= len(done):
-            top.axis("off")
-            bottom.axis("off")
+            left.axis("off")
+            right.axis("off")
             continue
         e = done[k]
         h = pd.DataFrame(e.run.history)
-        top.plot(h["epoch"], h["train_loss"], "o-", ms=3, label="train")
-        top.plot(h["epoch"], h["val_loss"], "s-", ms=3, label="validation")
-        bottom.plot(h["epoch"], h["train_acc"] * 100, "o-", ms=3, label="train")
-        bottom.plot(h["epoch"], h["val_acc"] * 100, "s-", ms=3, label="validation")
+        left.plot(h["epoch"], h["train_loss"], "o-", ms=3, label="train")
+        left.plot(h["epoch"], h["val_loss"], "s-", ms=3, label="validation")
+        right.plot(h["epoch"], h["train_acc"] * 100, "o-", ms=3, label="train")
+        right.plot(h["epoch"], h["val_acc"] * 100, "s-", ms=3, label="validation")
         best = e.metrics.get("best_epoch")
         if best:
-            bottom.axvline(best, color="grey", lw=0.8, ls=":", label=f"selected epoch ({best})")
-        top.set_title(panel_title(e), fontsize=8)
-        top.set_ylabel("cross-entropy", fontsize=8)
-        bottom.set(xlabel="epoch")
-        bottom.set_ylabel("accuracy (%)", fontsize=8)
-        for a in (top, bottom):
+            right.axvline(best, color="grey", lw=0.8, ls=":", label=f"selected epoch ({best})")
+        # one title per run, over both its panels (left-aligned on the left one, so it may run over the right)
+        left.set_title(panel_title(e, width=int(88 / per_row)), fontsize=9, loc="left")
+        left.set_ylabel("cross-entropy", fontsize=9)
+        right.set_ylabel("accuracy (%)", fontsize=9)
+        for a in (left, right):
+            a.set_xlabel("epoch", fontsize=9)
             a.grid(alpha=0.3)
-            a.tick_params(labelsize=7)
+            a.tick_params(labelsize=9)
             a.xaxis.get_major_locator().set_params(integer=True)
-        bottom.legend(fontsize=7)
-    fig.tight_layout(h_pad=1.2, w_pad=2.0)
+        right.legend(fontsize=8)
+    fig.tight_layout(h_pad=1.0, w_pad=1.5)
     return fig
 
 
