@@ -135,7 +135,8 @@ def test_agreement_tables_from_a_record(tmp_path):
     c = report.agreement_by_class(a)
     assert c.loc["Happy", "PublicTest (%)"] == "25.0 (n=4)" and c.loc["Angry", "all (%)"] == "-"
     outcomes = report.agreement_outcomes(a)
-    assert outcomes.loc["Happy", ("FER+ majority", "Happy")] == 10 and outcomes.index.name == "FER2013 label"
+    assert outcomes.loc["Happy", ("FER2013 label", "Happy")] == 10 and outcomes.index.name == "FER+ majority"
+    assert outcomes.shape == (len(OUTCOMES), len(CLASSES))          # seven columns, not eleven
 
 
 def test_dataset_notes_and_dropped_rows():

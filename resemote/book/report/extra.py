@@ -135,12 +135,12 @@ def agreement_by_class(a: dict) -> pd.DataFrame:
 
 
 def agreement_outcomes(a: dict) -> pd.DataFrame:
-    """All splits: what FER+'s majority says (columns) for the faces FER2013 labels each class (rows). The two
-    label sets name the header levels once, not every cell of it ('FER+: Surprise' eleven times ran past a 1280
-    px page)."""
-    return pd.DataFrame([[a["all"]["by_class"][c]["ferplus"][o] for o in OUTCOMES] for c in CLASSES],
-                        index=pd.Index(list(CLASSES), name="FER2013 label"),
-                        columns=pd.MultiIndex.from_product([["FER+ majority"], list(OUTCOMES)]))
+    """All splits: what FER+'s majority says (rows) for the faces FER2013 labels each class (columns). FER2013's
+    seven classes are the columns and FER+'s eleven outcomes the rows, each label set named once: eleven
+    'FER+: ...' columns ran past a 1280 px page."""
+    return pd.DataFrame([[a["all"]["by_class"][c]["ferplus"][o] for c in CLASSES] for o in OUTCOMES],
+                        index=pd.Index(list(OUTCOMES), name="FER+ majority"),
+                        columns=pd.MultiIndex.from_product([["FER2013 label"], list(CLASSES)]))
 
 
 def ferplus_scores(entries: list[Entry]) -> pd.DataFrame:
