@@ -266,6 +266,11 @@ def test_the_computed_table_ii_is_one_table_per_dataset(runs, monkeypatch):
         assert len(re.findall(r'class="col_heading level1', header)) <= 6
 
 
+# the COMMIT cell of notebooks/train.py, as a page holds it
+COMMIT_CELL = next(c.source for c in nbformat.read(str(ROOT / "notebooks" / "train.ipynb"), as_version=4).cells
+                   if c.cell_type == "code" and 'COMMIT = ""' in c.source)
+
+
 def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_path):
     """A record's page was executed where it was trained, under a local run id and possibly at a later commit
     than the run's: staged, it names the record's id, folder and commit (record.json), never the local id as
@@ -276,7 +281,7 @@ def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_
     (rec_dir / "record.json").write_text(json.dumps(record))
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# Run fer2013-C1-s0-d7f062: C1 on FER2013, seed 0 (reduced profile)\n\nFAKE."),
-        nbformat.v4.new_code_cell('COMMIT = ""', outputs=[nbformat.v4.new_output(
+        nbformat.v4.new_code_cell(COMMIT_CELL, outputs=[nbformat.v4.new_output(
             "stream", name="stdout", text='resemote at commit fedcba987654: to run this code elsewhere, set '
                                           'COMMIT = "fedcba987654"\n')]),
         nbformat.v4.new_code_cell('out = "runs/fer2013-C1-s0-d7f062"', outputs=[nbformat.v4.new_output(
@@ -296,6 +301,7 @@ def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_
                        "`fer2013-C1-s0-d7f062` and published under this id.")
     assert staged.cells[1].outputs[0]["text"] == ('run made at commit 0123456789ab (its record): to run this code '
                                                   'elsewhere, set COMMIT = "0123456789ab"\n')
+    assert staged.cells[1].source == COMMIT_CELL                       # the code that printed it is untouched
     assert staged.cells[2].source == f'out = "{folder}"'
     assert staged.cells[2].outputs[0]["text"] == ("run fer2013-C1-s0-9ep-cpu-FAKE: 9 epochs, batch 16, seed 0, "
                                                   f"written to {folder}\n")

@@ -184,16 +184,16 @@ def restate_record(nb, record: dict, folder: str) -> None:
     made the run (record.json), not the checkout that executed the page, which may be a later one."""
     rid, local, commit = record["id"], record.get("source"), str(record.get("commit", "")).removesuffix("-dirty")
 
-    def fix(text: str) -> str:
+    def fix(text: str, output: bool = True) -> str:
         if local:
             text = re.sub(rf"(?<![\w/.-])runs/{re.escape(local)}\b", folder, text).replace(local, rid)
-        if commit:
+        if commit and output:  # the printed line only: the code that prints it stays as it is
             text = _COMMIT_LINE.sub(f'run made at commit {commit} (its record): to run this code elsewhere, set '
                                     f'COMMIT = "{commit}"', text)
         return text
 
     for c in nb.cells:
-        c.source = fix(c.source)
+        c.source = fix(c.source, output=False)
         for o in c.get("outputs", []):
             if "text" in o:
                 o["text"] = fix(o["text"])
