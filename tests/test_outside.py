@@ -196,6 +196,9 @@ def test_fer2013_and_ferplus_scored_on_each_others_labels_are_no_cross_dataset_t
     # the pair's cross cells are not in it: a run's score under the other label set shows nowhere here
     assert m.loc[fer].isna().sum() == 1 and m.loc[plus].isna().sum() == 1
     assert 52.0 not in m.values and 43.0 not in m.values
+    shown = report.cross_cells(m)                                       # as the chapter shows it
+    assert shown.loc[fer, "FER+ (majority vote, 7 classes)"] == shown.loc[plus, "FER2013"] == report.SAME_FACES_CELL
+    assert shown.loc[fer, "CK+"] == 33.0
     r = report.cross_matrix(entries, root=runs, relabelled=True)
     assert list(r.columns) == ["FER+ (majority vote, 7 classes) labels", "FER2013 labels"]
     assert r.loc[fer, "FER2013 labels"] == 61.0 and r.loc[fer, "FER+ (majority vote, 7 classes) labels"] == 52.0

@@ -35,7 +35,7 @@ from resemote.book.report.paper_tables import (config_table, fer2013_permutation
 from resemote.book.report.tables import (ablation_substitute_note, ablation_table, audit_table, baselines_table,
                                          benchmarks_table, cam_figures, commands_table, compute_table, computed_table1,
                                          cpu_epoch_estimate, cpu_estimate_markdown, label_counts_table, OTHER_BUDGET,
-                                         run_budget, short_budget,
+                                         run_budget, short_budget, cross_cells, SAME_FACES_CELL,
                                          computed_table2, cross_caption, cross_matrix, load_benchmarks, metrics_table,
                                          missing_real, pairs_table, per_class_table, profiles_table, provenance_table,
                                          released_table, results_table, sensitivity_points)
@@ -77,6 +77,8 @@ __all__ = [
     "OTHER_BUDGET",
     "run_budget",
     "short_budget",
+    "cross_cells",
+    "SAME_FACES_CELL",
     "computed_table1",
     "computed_table2",
     "config_table",

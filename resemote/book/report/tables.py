@@ -10,7 +10,7 @@ import pandas as pd
 from resemote import paper
 from resemote.book.records import Entry
 from resemote.training.rundir import Run
-from resemote.book.report.base import (CLASSES, DATASETS, PROFILE_ROWS, REPO, SUBSTITUTE, SYNTHETIC_TAG, TITLES,
+from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SUBSTITUTE, SYNTHETIC_TAG, TITLES,
                                        accuracy_cell, runs_dir, dataset_label, device_kind, mean_sd, select,
                                        short_commit)
 
@@ -322,6 +322,26 @@ def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path
     cols = own + sorted({c for _, c in cells} - set(own))
     return pd.DataFrame([[statistics.mean(cells[r, c]) if (r, c) in cells else float("nan") for c in cols]
                          for r in rows], index=pd.Index(rows, name="trained on"), columns=cols)
+
+
+SAME_FACES_CELL = "same faces: see below"
+
+
+def cross_cells(m: pd.DataFrame) -> pd.DataFrame:
+    """`cross_matrix` as the chapter shows it: accuracies to two decimals, an empty cell 'not run', except where the
+    row's training set and the column's test set are the same faces (`SAME_FACES`): that cell is shown apart."""
+    by_title = {t: d for d, t in TITLES.items()}
+
+    def dataset(label: str) -> str | None:
+        return next((d for t, d in by_title.items() if label == t or label.startswith(t + ",")), None)
+
+    out = m.round(2).astype(object)
+    for r in m.index:
+        for c in m.columns:
+            if pd.isna(m.loc[r, c]):
+                a, b = dataset(r), dataset(c)
+                out.loc[r, c] = SAME_FACES_CELL if a and b and same_faces(a, b) else NOT_RUN
+    return out
 
 
 def cross_caption(entries: list[Entry], synthetic: bool = False) -> str:
