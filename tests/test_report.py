@@ -411,12 +411,12 @@ def test_a_dataset_counted_from_its_label_file_has_its_own_table():
         assert list(t[(name, split)][:7]) == [splits[split][c] for c in CLASSES]
         assert t.loc["Total", (name, split)] == sum(splits[split].values())
     assert t.loc["Total", (name, "train")] + t.loc["Total", (name, "test")] == rec["stats"]["total"] == 15_339
-    assert t.loc["Happy", (name, "paper train")] == str(paper.TABLE_II["rafdb"][3][0])
+    assert t.loc["Happy", (name, "paper train")] == f"{paper.TABLE_II['rafdb'][3][0]:,}" == "4,772"
     assert not t.astype(str).apply(lambda c: c.str.contains("≠")).any().any()   # the paper's counts, every one
     fake = copy.deepcopy(rec)
     fake["stats"]["splits"]["test"]["Fear"] += 1                         # FAKE disagreement
     t = report.label_counts_table([fake])
-    assert t.loc["Fear", (name, "paper test")] == "74 ≠" and t.loc["Total", (name, "paper test")] == "3068 ≠"
+    assert t.loc["Fear", (name, "paper test")] == "74 ≠" and t.loc["Total", (name, "paper test")] == "3,068 ≠"
     assert t.loc["Fear", (name, "test")] == 75 and t.loc["Angry", (name, "paper test")] == "162"
 
 

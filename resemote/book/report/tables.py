@@ -80,8 +80,8 @@ def label_counts_table(records: list[dict]) -> pd.DataFrame:
             cols[(name, split)] = ours + [sum(ours)]
             if published:
                 pv = [p[k] for p in published]
-                cols[(name, f"paper {split}")] = [f"{v}" if v == o else f"{v} ≠" for v, o in zip(pv, ours)] + \
-                    [f"{sum(pv)}" if sum(pv) == sum(ours) else f"{sum(pv)} ≠"]
+                cols[(name, f"paper {split}")] = [f"{v:,}" if v == o else f"{v:,} ≠" for v, o in zip(pv, ours)] + \
+                    [f"{sum(pv):,}" if sum(pv) == sum(ours) else f"{sum(pv):,} ≠"]
     return pd.DataFrame(cols, index=list(CLASSES) + ["Total"])
 
 
