@@ -525,12 +525,14 @@ def cpu_estimate_markdown(entries: list[Entry], dataset: str = "fer2013") -> str
     if est is None:
         return (f"No finished real {TITLES[dataset]} C1 run made on a CPU is in this build, so no CPU estimate of "
                 "the paper's budget is given.")
+    from resemote.book.report.base import cite_runs
     e = est["entry"]
     return (f"On a CPU, the paper's {est['epochs']} epochs of C1 on {TITLES[dataset]} would take about "
-            f"**{est['hours']:.0f} h per seed**: the median epoch of run {e.id} ({est['epochs_seen']} epochs on "
-            f"{e.metrics['device']}) took {est['median_s']:,.0f} s, times {est['epochs']}. The estimate rests on "
-            f"that median alone; the run's epochs took {est['fastest_s']:,.0f}-{est['slowest_s']:,.0f} s on a "
-            "machine shared with other work, so a quiet one may take less.")
+            f"**{est['hours']:.0f} h per seed**: the median epoch of run {e.id} ({cite_runs([e])}; "
+            f"{est['epochs_seen']} epochs on {e.metrics['device']}) took {est['median_s']:,.0f} s, times "
+            f"{est['epochs']}. The estimate rests on that median alone; the same run's epochs took "
+            f"{est['fastest_s']:,.0f}-{est['slowest_s']:,.0f} s, so a seed on that machine may take noticeably "
+            "more or less.")
 
 
 def load_benchmarks(folder: str | Path | None = None) -> list[tuple[str, dict]]:
