@@ -174,15 +174,16 @@ def record_note(record: dict, folder: str) -> str:
     when = str(record.get("finished_at", ""))[:10]
     return (f"**Record** `{record['id']}` (`{folder}/record.json`): made at commit `{record.get('commit', 'unknown')}` "
             f"on {record.get('device', 'an unrecorded device')}" + (f", finished {when}" if when else "")
-            + (f"; trained as local run `{record['source']}` and published under this id" if record.get("source")
-               else "") + ".")
+            + (f"; trained as local run `{record['source']}` and published under this id"
+               if record.get("source") not in (None, "", record["id"]) else "") + ".")
 
 
 def restate_record(nb, record: dict, folder: str) -> None:
     """A recorded run's executed page, told in its record's terms: the local run id it was trained under (and
     its runs/ folder) becomes the record's id (and folder), and the COMMIT cell's line names the commit that
     made the run (record.json), not the checkout that executed the page, which may be a later one."""
-    rid, local, commit = record["id"], record.get("source"), str(record.get("commit", "")).removesuffix("-dirty")
+    rid, commit = record["id"], str(record.get("commit", "")).removesuffix("-dirty")
+    local = record.get("source") if record.get("source") != rid else None
 
     def fix(text: str, output: bool = True) -> str:
         if local:
