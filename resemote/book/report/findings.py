@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from resemote.book.report.leakage import (clean_score, fitted_groups, fitted_rec
                                           leak_inference, leak_points, max_with_copies, recall_steps, FITTED)
 from resemote.book.report.paper_tables import is_permutation
 from resemote.book.report.progress import progress_sentence
+from resemote.book.report.tables import cpu_epoch_estimate
 from resemote.training.protocols import SUMMARIES
 
 PAPER_EPOCHS = int(paper.SETUP_PAPER["epochs"])  # the budget every accuracy claim is made at
@@ -796,17 +796,6 @@ def _splits(f: Findings, d: str) -> tuple[dict, str]:
              "test": dict(zip(CLASSES, (t for _, t in paper.TABLE_II[d])))}, "the paper's Table II")
 
 
-def _cpu_epoch(f: Findings) -> tuple[list[float], Entry] | None:
-    """The whole-split epoch times (seconds) of the real FER2013 C1 CPU run with the most epochs, for scale: all of
-    them, since one epoch (the fastest, say) can be far from the rest on a shared machine."""
-    runs = [e for e in select(f.entries, experiment="table3", dataset="fer2013", config="C1", synthetic=False)
-            if e.run and e.run.history and str(e.metrics.get("device", "")).startswith("cpu")]
-    if not runs:
-        return None
-    e = max(runs, key=lambda e: len(e.run.history))
-    return [h["seconds"] for h in e.run.history], e
-
-
 def untested_markdown(f: Findings) -> str:
     """What the records cannot say yet: the datasets whose images are missing, and the paper's 80-epoch budget,
     with its estimated GPU cost (FLOPs; `resemote.book.colab`) and the Colab link."""
@@ -835,15 +824,14 @@ def untested_markdown(f: Findings) -> str:
                  f"assumed {UTILISATION[0]:.0%}-{UTILISATION[1]:.0%} used): " + "; ".join(est)
                  + f"; three seeds of all four, at most about {3 * total:.0f} GPU hours. "
                  "A faster GPU takes proportionally less.")
-    cpu = _cpu_epoch(f)
+    cpu = cpu_epoch_estimate(f.entries)  # the one stated figure the compute chapter also uses: the median epoch
     if cpu:
-        secs, e = cpu
-        med = statistics.median(secs)
+        e = cpu["entry"]
         lines.append(f"- **On a CPU**, for scale: the FER2013 epochs of run {e.id} ({e.metrics['device']}) took "
-                     f"{min(secs):,.0f}-{max(secs):,.0f} s, median {med:,.0f} s; at the median, {PAPER_EPOCHS} epochs "
-                     f"would take about {med * PAPER_EPOCHS / 3600:.0f} h per seed (between "
-                     f"{min(secs) * PAPER_EPOCHS / 3600:.0f} and {max(secs) * PAPER_EPOCHS / 3600:.0f} h at its fastest "
-                     "and slowest epoch; measured per epoch, multiplied).")
+                     f"{cpu['fastest_s']:,.0f}-{cpu['slowest_s']:,.0f} s, median {cpu['median_s']:,.0f} s; at the "
+                     f"median, {cpu['epochs']} epochs would take about {cpu['hours']:.0f} h per seed (between "
+                     f"{cpu['fastest_s'] * cpu['epochs'] / 3600:.0f} and {cpu['slowest_s'] * cpu['epochs'] / 3600:.0f} h "
+                     "at its fastest and slowest epoch; measured per epoch, multiplied).")
     url = colab_url()
     if url:
         lines.append(f"- **Run it on a GPU:** [open `notebooks/train.ipynb` in Colab]({url}) (choose a T4 runtime, "
