@@ -72,23 +72,28 @@ def progress_markdown(entries: list[Entry]) -> str:
         best = max(h, key=lambda r: (r["val_acc"], -r["epoch"]))
         secs = pd.Series([r["seconds"] for r in h])
         stops = rec.get("progress", [])
+        timing = (f"Its epoch took {_minutes(secs.iloc[0])}" if len(secs) == 1 else
+                  f"An epoch took {_minutes(secs.median())} (median; {_minutes(secs.min())} to {_minutes(secs.max())} "
+                  f"as the machine and its load varied)")
         s = (f"**{run_label(e).replace(' (recorded)', '')}, in progress: epoch {len(h)} of {e.params['epochs']}.** "
-             f"It trains {SHORT_TITLES.get(e.params['dataset'], e.params['dataset'])}'s official training split with the "
-             f"paper's recipe (batch {e.params['batch_size']}, seed {e.params['seed']}) on {device_label(rec)} "
-             f"({rec.get('device', '')}) at commit `{str(rec['commit'])[:7]}`; recorded `{rec['id']}`, last published "
-             f"{rec.get('published_at', '')[:16].replace('T', ' ')} UTC"
+             f"It trains {SHORT_TITLES.get(e.params['dataset'], e.params['dataset'])}'s official training split with "
+             f"the paper's recipe (batch {e.params['batch_size']}, seed {e.params['seed']}) on "
+             f"{rec.get('device') or device_label(rec)} at commit `{str(rec['commit'])[:7]}`; recorded `{rec['id']}`, "
+             f"last published {rec.get('published_at', '')[:16].replace('T', ' ')} UTC"
              + (f", after {len(stops)} publications of its progress" if len(stops) > 1 else "") + ". "
-             f"An epoch took {_minutes(secs.median())} (median; {_minutes(secs.min())} to {_minutes(secs.max())}, "
-             f"as the machine's load varied), {secs.sum() / 3600:.1f} h of training so far. "
-             f"Best validation accuracy so far: {best['val_acc'] * 100:.2f}% (epoch {best['epoch']}); last epoch "
-             f"{h[-1]['val_acc'] * 100:.2f}% at learning rate {h[-1]['lr']:g}. No test accuracy exists yet: the test "
-             f"split is scored once, after epoch {e.params['epochs']}, and only then does this run enter the "
-             f"tables and the verdict.")
+             f"{timing}, {secs.sum() / 3600:.1f} h of training so far. Best validation accuracy so far: "
+             f"{best['val_acc'] * 100:.2f}% (epoch {best['epoch']}); last epoch {h[-1]['val_acc'] * 100:.2f}% at "
+             f"learning rate {h[-1]['lr']:g}. No test accuracy exists yet: the test split is scored once, after epoch "
+             f"{e.params['epochs']}, and only then does this run enter the tables and the verdict.")
         ref = shorter_record(e, entries)
         agree = agreement(h, ref.run.history) if ref else None
         if agree:
-            s += f" Against the {ref.params['epochs']}-epoch record of the same run (`{ref.id}`), " + \
-                 agree.sentence("it") + "."
+            theirs = str(ref.metrics.get("git_commit", ""))[:7]
+            s += (f" Against the {ref.params['epochs']}-epoch record of the same run (`{ref.id}`), "
+                  + agree.sentence("it")
+                  + (f"; that record was made at commit `{theirs}` on {ref.metrics.get('device', '')}, so the two "
+                     "need not match bit for bit: the code changed between the two commits, and the CPU may differ"
+                     if theirs and theirs != str(rec["commit"])[:7] else "") + ".")
         out.append(s)
     return "\n\n".join(out)
 
@@ -101,7 +106,7 @@ def progress_figure(e: Entry, entries: list[Entry]):
     h = pd.DataFrame(e.run.history)
     ref = shorter_record(e, entries)
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.4))
-    for frame, style, who in ((h, "-", "this run"),
+    for frame, style, who in ((h, "o-", "this run"),  # markers: a first epoch alone is a point, not a line
                               (pd.DataFrame(ref.run.history) if ref else None, "--", f"{ref.params['epochs']}-epoch record" if ref else "")):
         if frame is None or frame.empty:
             continue
@@ -130,4 +135,4 @@ def progress_sentence(entries: list[Entry]) -> str:
     parts = [f"{SHORT_TITLES.get(e.params['dataset'], e.params['dataset'])} {e.params['config']} at the paper's "
              f"{e.params['epochs']} epochs is at epoch {len(e.run.history)} of {e.params['epochs']}" for e in going]
     return ("Training now, across working sessions: " + "; ".join(parts) + ". No test score is computed before "
-            "its last epoch; {doc}`its curve so far <results>` is recorded in progress.")
+            "its last epoch; {doc}`Results <results>` shows its curve so far.")
