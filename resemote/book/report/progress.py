@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from resemote.book.records import Entry
+from resemote.book.records import Entry, cell
 from resemote.book.report.base import SHORT_TITLES, device_label, run_label
 
 
@@ -19,10 +19,10 @@ def in_progress(entries: list[Entry]) -> list[Entry]:
 
 
 def _same_run(a: dict, b: dict) -> bool:
-    """Same data, network, recipe, batch, learning rate, seed and image size; the epochs may differ."""
-    keys = ("dataset", "config", "protocol", "batch_size", "lr", "seed", "image_size", "data_fingerprint",
-            "train_subset", "leak_test_fraction")
-    return all(a.get(k) == b.get(k) for k in keys)
+    """The same cell of the plan but for its epochs (`records.cell`), on the same data."""
+    def key(p: dict) -> dict:
+        return {**{k: v for k, v in cell(p).items() if k != "epochs"}, "data": p.get("data_fingerprint")}
+    return key(a) == key(b)
 
 
 def shorter_record(e: Entry, entries: list[Entry]) -> Entry | None:
