@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -80,22 +80,26 @@ out = ""                    # the run directory; empty: runs/<id>, where `make b
 train_subset = 0            # the leak experiment only: a stratified subset of about this many training images (0: all)
 leak_test_fraction = 0.0    # the leak experiment only (NOT a reproduction): this fraction of the test images is
 leak_copies = "as-is"       # added to training, as-is or as released-style copies (resemote/leakage.py)
+spec = ""                   # a whole run specification as JSON (resemote.training.RunSpec.to_json: what
+                            # `make book` passes); when given, the parameters above are not read
 
 # %%
-from resemote.book import plan, report
+from resemote.book import report
 from resemote.analysis import stats
+from resemote.training import RunSpec, train
 from resemote.training.rundir import load_run
-from resemote.training import train
 
-run = plan.by_hand(dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size,
-                   train_subset, leak_test_fraction, leak_copies)
+# the one place where the typed parameters become a run: -1 the protocol's value, an empty root data/<dataset>
+run = RunSpec.from_json(spec) if spec else RunSpec.from_scalars(
+    dataset, root, config, protocol, epochs, batch_size, lr, seed, device, image_size, train_subset,
+    leak_test_fraction, leak_copies)
 if not os.path.isdir(run.root):
-    raise FileNotFoundError(f"no dataset at {run.root}: put {dataset} there as distributed (data/README.md)")
+    raise FileNotFoundError(f"no dataset at {run.root}: put {run.dataset} there as distributed (data/README.md)")
 out = out or f"runs/{run.id}"
 print(f"run {run.id}: {run.budget()}, seed {run.seed}, written to {out}")
 if run.synthetic:
     print(f"DATA: {report.SYNTHETIC_TAG} - results below are not a measurement of any real dataset")
-if run.leak_test_fraction:
+if run.leak and run.leak.leaks:
     print("LEAK EXPERIMENT: test images were added to training on purpose; this run reproduces nothing")
 
 # %% [markdown]
@@ -122,9 +126,7 @@ colab.t4_estimate(run.config, summary["splits"], run.epochs, run.image_size, **r
 # experiment's `fit` recipe keeps its last epoch instead).
 
 # %%
-metrics = train(run.dataset, run.root, out, config=run.config, protocol=run.protocol, epochs=run.epochs,
-                batch_size=run.batch_size, lr=run.lr, seed=run.seed, device=run.device,
-                image_size=run.image_size, progress=False, **run.experiment())
+metrics = train(run, out, progress=False)
 result = load_run(out)
 
 # %% [markdown]

@@ -52,12 +52,12 @@ def cmd_audit(a: argparse.Namespace) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from resemote.training import train
-    m = train(a.dataset, a.root, a.out, config=a.config, protocol=a.protocol, epochs=a.epochs,
-              batch_size=a.batch_size, lr=a.lr, seed=a.seed, device=a.device, image_size=a.image_size,
-              val_fraction=a.val_fraction, released_test_flips=a.released_test_flips, strict=a.strict,
-              state_interval=a.state_interval, compile_mode=a.compile_mode, train_subset=a.train_subset,
-              leak_test_fraction=a.leak_test_fraction, leak_copies=a.leak_copies)
+    from resemote.leakage import LeakExperiment
+    from resemote.training import RunSpec, train
+    spec = RunSpec(a.dataset, a.config, a.protocol, a.epochs, a.batch_size, a.lr, a.seed, a.image_size,
+                   a.val_fraction, released_test_flips=a.released_test_flips, root=a.root, device=a.device,
+                   leak=LeakExperiment(a.train_subset, a.leak_test_fraction, a.leak_copies))
+    m = train(spec, a.out, strict=a.strict, state_interval=a.state_interval, compile_mode=a.compile_mode)
     lo, hi = m["test_accuracy_ci95"]
     tag = " [synthetic data]" if m.get("synthetic") else ""
     tag += " [test images leaked into training]" if m.get("leak_test_fraction") else ""

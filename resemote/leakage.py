@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -187,6 +188,83 @@ def rescore_predictions(rows: list[dict], copied: Sequence[str]) -> dict:
     leaked = np.array([bool(r.get("leaked")) for r in rows], bool)
     return {**score(correct, ~has_copy & ~leaked), "n_test": len(rows), "with_copy": int(has_copy.sum()),
             "leaked": int(leaked.sum())}
+
+
+# --- the dose-response experiment: its settings, and its data -----------------------------------------------------
+KEYS = ("train_subset", "leak_test_fraction", "leak_copies")  # its settings, as params.json and runs.yml name them
+
+
+@dataclass(frozen=True)
+class LeakExperiment:
+    """The leak experiment's block of a run specification (`resemote.training.spec.RunSpec.leak`): train on
+    a stratified subset of about `train_subset` training images (None: all), with the fraction
+    `leak_test_fraction` of the test images added to training, as they are (`leak_copies` 'as-is') or as
+    released-style copies ('released'). Normalised: no copies without a leak. A run without the block keeps
+    the params, cell and id it had before the experiment existed."""
+
+    train_subset: int | None = None
+    leak_test_fraction: float = 0.0
+    leak_copies: str | None = None
+
+    def __post_init__(self) -> None:
+        n, f = self.train_subset, float(self.leak_test_fraction or 0)
+        object.__setattr__(self, "train_subset", int(n) if n else None)
+        object.__setattr__(self, "leak_test_fraction", f if f > 0 else 0.0)
+        object.__setattr__(self, "leak_copies", (self.leak_copies or "as-is") if f > 0 else None)
+        if self.leak_copies is not None and self.leak_copies not in COPIES:
+            raise ResEmoteError(f"unknown leak copies {self.leak_copies!r}: expected one of {', '.join(COPIES)}")
+
+    @classmethod
+    def from_params(cls, params: dict) -> "LeakExperiment | None":
+        """The block from any mapping that may hold its settings (params.json, metrics.json, a runs.yml
+        profile, a record); None where it sets nothing (every run outside the experiment)."""
+        x = cls(params.get("train_subset"), params.get("leak_test_fraction") or 0.0, params.get("leak_copies"))
+        return x if x.as_params() else None
+
+    def as_params(self) -> dict:
+        """Its settings where set, as params.json holds them: {} for a block that sets nothing."""
+        out: dict = {"train_subset": self.train_subset} if self.train_subset else {}
+        if self.leak_test_fraction:
+            out.update(leak_test_fraction=self.leak_test_fraction, leak_copies=self.leak_copies)
+        return out
+
+    @property
+    def leaks(self) -> bool:
+        return self.leak_test_fraction > 0
+
+    def label(self) -> str:
+        """', stratified training subset of 7,000 images, 10% of the test images leaked into training (as they
+        are)': how every label names the experiment's settings."""
+        out = f", stratified training subset of {self.train_subset:,} images" if self.train_subset else ""
+        if self.leaks:
+            how = "as they are" if self.leak_copies == "as-is" else "as released-style rotated/mirrored/cropped copies"
+            out += f", {self.leak_test_fraction:.0%} of the test images leaked into training ({how})"
+        return out
+
+    def short_label(self) -> str:
+        """'7,000-image subset, leak 10% copies': the experiment in a table's few words."""
+        parts = [f"{self.train_subset:,}-image subset"] if self.train_subset else []
+        if self.leaks:
+            parts.append(f"leak {self.leak_test_fraction:.0%}" + (" copies" if self.leak_copies == "released" else ""))
+        return ", ".join(parts)
+
+    def cli_args(self) -> list[str]:
+        """The `resemote train` options that set it."""
+        args = ["--train-subset", str(self.train_subset)] if self.train_subset else []
+        if self.leaks:
+            args += ["--leak-test-fraction", repr(self.leak_test_fraction), "--leak-copies", self.leak_copies]
+        return args
+
+    def training_images(self, n_train: int, n_test: int) -> int:
+        """About the images a run trains on each epoch: at most the subset of the training split, plus the
+        leaked test images."""
+        return min(n_train, self.train_subset or n_train) + round(self.leak_test_fraction * n_test)
+
+
+def leak_block(params: dict) -> dict:
+    """The experiment's settings in `params`, normalised ({} where it sets none)."""
+    x = LeakExperiment.from_params(params)
+    return x.as_params() if x else {}
 
 
 # --- the dose-response experiment's data ------------------------------------------------------------------------

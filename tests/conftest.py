@@ -126,9 +126,9 @@ def tiny_repo(tmp_path_factory) -> TinyRepo:
              "profile=reduced", "gpus=0")
     repo.run(sys.executable, "-m", "papermill", "notebooks/train.ipynb", str(repo.root / "by-hand.ipynb"),
              "-p", "root", synth, "-p", "config", "C1", "-p", "epochs", "1", "-p", "lr", "0.01", "-p", "device", "cpu")
-    from resemote.book import plan
-    c2 = plan.by_hand("fer2013", str(repo.root / synth), "C2", epochs=1, lr=0.01, device="cpu")
-    c1 = plan.by_hand("fer2013", str(repo.root / synth), "C1", epochs=1, lr=0.01, device="cpu")
+    from resemote.training import RunSpec
+    c2 = RunSpec.from_scalars("fer2013", str(repo.root / synth), "C2", epochs=1, lr=0.01, device="cpu")
+    c1 = RunSpec.from_scalars("fer2013", str(repo.root / synth), "C1", epochs=1, lr=0.01, device="cpu")
     repo.by_hand = {c1.id, c2.id}  # runs Snakemake did not make: no recorded checksums
     repo.resemote("train", "--dataset", "fer2013", "--root", synth, "--config", "C2", "--epochs", "2", "--lr", "0.01",
                   "--device", "cpu", "--out", f"runs/{c2.id}")

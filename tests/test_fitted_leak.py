@@ -32,12 +32,11 @@ def test_without_dropout_two_training_passes_agree_and_the_weights_are_the_same(
 
 
 def test_the_fit_recipe_tests_its_last_epoch_and_names_itself(synth_root, tmp_path):
-    from resemote.training import train
+    from resemote.training import RunSpec, train
     p = PROTOCOLS["fit"]
     assert (p.dropout, p.flip, p.class_weights, p.plateau_factor, p.keep) == (False, False, False, None, "last")
     assert PROTOCOLS["paper"].dropout and PROTOCOLS["paper"].keep == "best"
-    m = train("fer2013", synth_root, tmp_path / "r", protocol="fit", epochs=3, batch_size=16, device="cpu",
-              progress=False)
+    m = train(RunSpec("fer2013", root=synth_root, protocol="fit", epochs=3, batch_size=16, device="cpu"), tmp_path / "r", progress=False)
     hist = pd.read_csv(tmp_path / "r" / "history.csv")
     assert m["best_epoch"] == 3 and m["val_accuracy"] == pytest.approx(hist["val_acc"].iloc[-1])
     settings = json.loads((tmp_path / "r" / "params.json").read_text())["protocol_settings"]
@@ -52,11 +51,11 @@ def test_the_repository_plan_has_the_fitted_doses_and_no_new_stand_in():
     p = plan.load_plan()
     fitted = [r for r in plan.resolve(p, {"fer2013"}, "reduced")
               if {"leakage_fitted", "leakage_fitted_copies"} & set(r.experiments)]
-    assert sorted((r.leak_test_fraction, r.leak_copies or "") for r in fitted) == \
+    assert sorted((r.spec.experiment().get("leak_test_fraction", 0), r.spec.experiment().get("leak_copies") or "") for r in fitted) == \
         [(0, ""), (0.25, "as-is"), (0.5, "as-is"), (0.5, "released")]
-    assert all(r.protocol == "fit" and r.train_subset == 1000 and r.profile == "reduced" for r in fitted)
+    assert all(r.spec.protocol == "fit" and r.spec.experiment().get("train_subset") == 1000 and r.profile == "reduced" for r in fitted)
     assert all(r.budget().startswith("14 epochs, batch 16, fit recipe, stratified training subset of 1,000") for r in fitted)
-    clean = [r for r in fitted if not r.leak_test_fraction][0]
+    clean = [r for r in fitted if not r.spec.experiment().get("leak_test_fraction", 0)][0]
     assert clean.experiments == ["leakage_fitted", "leakage_fitted_copies"]  # one clean run for both series
     assert not [r for r in plan.resolve(p, {"fer2013"}, "paper") if "leakage_fitted" in r.experiments]
     # where FER2013 is absent, the fitted experiments reuse the leak experiment's stand-ins: no run of their own

@@ -9,6 +9,7 @@ import pytest
 
 from resemote.perf import gpuplan as G
 from resemote.book import plan as P
+from resemote.training import RunSpec
 from resemote.errors import ResEmoteError
 
 SPLITS = {"train": 1600, "val": 100, "test": 100}          # 100 steps per epoch at batch 16
@@ -22,11 +23,15 @@ CAL = {  # MADE UP: seconds per step alone and side by side
 
 
 def run(config: str, seed: int, epochs: int = 10, batch_size: int = 16) -> P.PlannedRun:
-    return P.PlannedRun(id=f"{config}-s{seed}", dataset="fer2013", config=config, protocol="paper", epochs=epochs,
-                        batch_size=batch_size, lr=None, seed=seed, device="auto", image_size=64, profile="paper")
+    return P.PlannedRun(RunSpec("fer2013", config, "paper", epochs, batch_size, seed=seed), "paper")
 
 
 C1 = [run("C1", s) for s in (0, 1, 2)]
+
+
+def names(p: dict, key: str = "runs") -> list[str]:
+    """The planned (or not started) runs' config and seed, in order ('C1-s0'): an id ends in a digest."""
+    return [x["id"].split("-", 1)[1].rsplit("-", 1)[0] for x in p[key]]
 
 
 def test_steps_and_interpolated_step_times():
@@ -52,7 +57,7 @@ def test_the_plan_packs_the_gpu_and_chooses_the_earliest_finish():
     # k=1 starts two C1 seeds; k=2, 3 and 4 start all four; k=4 ends first (49.5 s: C1 at 4 side by side)
     assert {a["k"]: a["started"] for a in p["alternatives"]} == {1: 2, 2: 4, 3: 4, 4: 4}
     assert p["k"] == 4 and p["makespan_s"] == pytest.approx(45.0 * 1.1)
-    assert [x["id"] for x in p["runs"]] == ["C1-s0", "C1-s1", "C1-s2", "cnn-s0"]
+    assert names(p) == ["C1-s0", "C1-s1", "C1-s2", "cnn-s0"]
     assert all(x["start_s"] == 0 for x in p["runs"]) and p["not_started"] == []
 
 
@@ -60,8 +65,8 @@ def test_a_run_predicted_not_to_finish_is_not_started():
     runs = C1 + [run("cnn", 0)]
     p = G.plan(CAL, runs, 40.0, SPLITS)
     # k=2: seeds 0 and 1 end at 36.3 s; seed 2 (36.3 s more) and cnn (20.46 s more) would end after 40 s
-    assert p["k"] == 2 and [x["id"] for x in p["runs"]] == ["C1-s0", "C1-s1"]
-    assert [x["id"] for x in p["not_started"]] == ["C1-s2", "cnn-s0"]
+    assert p["k"] == 2 and names(p) == ["C1-s0", "C1-s1"]
+    assert names(p, "not_started") == ["C1-s2", "cnn-s0"]
     assert "would end after the budget (40 s)" in p["not_started"][0]["reason"]
     assert all(x["finish_s"] <= 40.0 for x in p["runs"])
     # with three side by side no C1 fits (42.9 s each) but the shorter, later cnn run does
@@ -78,7 +83,7 @@ def test_priority_beats_the_number_of_runs():
     p = G.plan(cal, runs, 30.0, SPLITS)
     # k=1: C1 seed 0 alone (29.7 s); k=4: the three cnn runs (C1 not calibrated side by side): C1 comes first
     assert {a["k"]: a["started"] for a in p["alternatives"]}[4] == 3
-    assert p["k"] == 1 and [x["id"] for x in p["runs"]] == ["C1-s0"]
+    assert p["k"] == 1 and names(p) == ["C1-s0"]
     assert "not calibrated" in G.simulate(cal, runs, 2, 30.0, SPLITS)["not_started"][0]["reason"]
 
 
@@ -137,12 +142,12 @@ def test_the_repository_plan_lists_c1_seeds_first():
     assert [(r.config, r.seed) for r in rs[:3]] == [("C1", 0), ("C1", 1), ("C1", 2)]
     assert all(r.epochs == 80 and r.dataset == "fer2013" and r.profile == "paper" for r in rs)
     # then the leak doses (the fraction 0 run is C1's seed 0 itself), each leaking the test images as-is
-    assert [(r.config, r.seed, r.leak_test_fraction, r.leak_copies) for r in rs[3:6]] == [
+    assert [(r.config, r.seed, r.spec.experiment().get("leak_test_fraction", 0), r.spec.experiment().get("leak_copies")) for r in rs[3:6]] == [
         ("C1", 0, 0.1, "as-is"), ("C1", 0, 0.25, "as-is"), ("C1", 0, 0.5, "as-is")]
     assert [r.config for r in rs[6:10]] == ["resnet18", "vgg", "cnn", "cnn-se"]
     assert [r.config for r in rs[10:15]] == ["C2", "C3", "C4", "C5", "C6"]
     assert [r.batch_size for r in rs[15:]] == [32, 64, 128]
-    assert all(not r.leak_test_fraction for r in rs[6:])
+    assert all(not r.spec.experiment().get("leak_test_fraction", 0) for r in rs[6:])
     # the launcher's command makes the leak run, and the planner times its larger training split
     assert G.train_args(rs[4])[-4:] == ["--leak-test-fraction", "0.25", "--leak-copies", "as-is"]
     assert "--leak-test-fraction" not in G.train_args(rs[0])

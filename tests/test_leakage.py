@@ -18,6 +18,7 @@ from PIL import Image, ImageOps
 
 from conftest import run_cli
 from layouts import make_fer2013
+from resemote.training import RunSpec
 from resemote import leakage
 from resemote.book import plan, records as results
 from resemote.data import get_dataset, stratified_split
@@ -172,24 +173,26 @@ PLAN = {
 
 def test_leak_runs_are_planned_apart_from_the_reproduction_cells():
     paper = plan.resolve(PLAN, {"fer2013"}, "paper")
-    leak = [r for r in paper if r.leak_test_fraction]
-    assert {(r.leak_test_fraction, r.leak_copies) for r in leak} == {(0.1, "as-is"), (0.5, "as-is"), (0.5, "released")}
+    leak = [r for r in paper if r.spec.leak]
+    assert {(r.spec.leak.leak_test_fraction, r.spec.leak.leak_copies) for r in leak} == \
+        {(0.1, "as-is"), (0.5, "as-is"), (0.5, "released")}
     assert all(r.experiments in (["leakage"], ["leakage_copies"]) for r in leak)   # never a Table III run
-    clean = [r for r in paper if "leakage" in r.experiments and not r.leak_test_fraction]
+    clean = [r for r in paper if "leakage" in r.experiments and not r.spec.leak]
     assert len(clean) == 1 and clean[0].experiments == ["table3", "leakage", "leakage_copies"]  # the clean run is Table III's
-    assert clean[0].id == plan.run_id(plan.PlannedRun("", "fer2013", "C1", "paper", 80, 16, None, 0, "auto", 64, "paper")
-                                      .train_params())                          # an ordinary run keeps its id
+    assert clean[0].id == RunSpec("fer2013", "C1", "paper", 80, 16).id == "fer2013-C1-s0-6c8a46"  # an ordinary run's id
     reduced = [r for r in plan.resolve(PLAN, {"fer2013"}, "reduced") if "leakage" in r.experiments]
-    assert sorted(r.leak_test_fraction for r in reduced) == [0, 0.1, 0.5] and all(r.train_subset == 7000 for r in reduced)
+    fraction = lambda r: r.spec.leak.leak_test_fraction  # noqa: E731
+    assert sorted(map(fraction, reduced)) == [0, 0.1, 0.5] and all(r.spec.leak.train_subset == 7000 for r in reduced)
     assert all("stratified training subset of 7,000 images" in r.budget() for r in reduced)
-    assert "50% of the test images leaked into training (as they are)" in max(reduced, key=lambda r: r.leak_test_fraction).budget()
+    assert "50% of the test images leaked into training (as they are)" in max(reduced, key=fraction).budget()
     # the estimate counts the subset and the leaked images, not the whole training split
-    r = max(reduced, key=lambda r: r.leak_test_fraction)
+    r = max(reduced, key=fraction)
     assert plan.estimate_seconds(r, {"train": 28709, "val": 3589, "test": 3589}, 1.0) == \
         9 * (7000 + 1794 + 3589 / 3) + 3589 / 3                                     # round(0.5 * 3589) = 1794
     # by hand (the notebook): the same settings, the same run directory
-    hand = plan.by_hand("fer2013", "data/fer2013", "C1", epochs=9, seed=0, train_subset=7000, leak_test_fraction=0.5)
-    assert hand.id == r.id and hand.notebook_params("x")["leak_copies"] == "as-is"
+    hand = RunSpec.from_scalars("fer2013", "data/fer2013", "C1", epochs=9, seed=0, train_subset=7000,
+                                leak_test_fraction=0.5)
+    assert hand.id == r.id and hand.scalars("x")["leak_copies"] == "as-is"
 
 
 def test_the_leak_is_refused_in_a_reproduction_cell(tmp_path):
@@ -208,8 +211,8 @@ def test_the_leak_is_refused_in_a_reproduction_cell(tmp_path):
 def test_the_repository_plan_has_the_four_cpu_doses():
     reduced = [r for r in plan.resolve(plan.load_plan(), {"fer2013"}, "reduced")
                if {"leakage", "leakage_copies"} & set(r.experiments)]
-    assert sorted(r.leak_test_fraction for r in reduced) == [0, 0.1, 0.25, 0.5]
-    assert all(r.train_subset == 7000 and r.profile == "reduced" and r.experiments == ["leakage"] for r in reduced)
+    assert sorted(r.spec.experiment().get("leak_test_fraction", 0) for r in reduced) == [0, 0.1, 0.25, 0.5]
+    assert all(r.spec.experiment().get("train_subset") == 7000 and r.profile == "reduced" and r.experiments == ["leakage"] for r in reduced)
     for name, exp in plan.load_plan()["experiments"].items():
         assert bool(exp.get("leak")) == name.startswith("leakage"), name
 
@@ -217,12 +220,12 @@ def test_the_repository_plan_has_the_four_cpu_doses():
 # --- a leaked run, end to end -----------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def leaked_run(tmp_path_factory, synth_root):
-    from resemote.training import train
+    from resemote.leakage import LeakExperiment
+    from resemote.training import RunSpec, train
     out = tmp_path_factory.mktemp("leak") / "r"
     with pytest.MonkeyPatch.context() as mp:  # made before the per-test cache is set: a cache of its own
         mp.setenv("RESEMOTE_CACHE", str(tmp_path_factory.mktemp("leak-cache")))
-        m = train("fer2013", synth_root, out, epochs=1, batch_size=16, lr=0.01, device="cpu", progress=False,
-                  train_subset=40, leak_test_fraction=0.5)
+        m = train(RunSpec("fer2013", root=synth_root, epochs=1, batch_size=16, lr=0.01, device="cpu", leak=LeakExperiment(train_subset=40, leak_test_fraction=0.5)), out, progress=False)
     return out, m
 
 

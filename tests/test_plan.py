@@ -4,6 +4,7 @@ from __future__ import annotations
 import yaml
 
 from resemote.book import plan
+from resemote.training import RunSpec
 from resemote.data.synthetic import write_synthetic
 
 TINY = {
@@ -48,22 +49,24 @@ def test_demo_overrides_and_stable_ids():
     runs = {(r.config, r.batch_size): r for r in plan.resolve(TINY, frozenset())}
     assert runs["C1", 16].epochs == 2 and runs["C2", 16].epochs == 1
     assert runs["C1", 16].id.startswith("synthetic-C1-s0-")
-    assert runs["C1", 16].notebook_params("OUT")["lr"] == 0.01
+    assert runs["C1", 16].spec.scalars("OUT")["lr"] == 0.01
     assert plan.resolve(TINY, frozenset())[0].id == plan.resolve(TINY, frozenset())[0].id
 
 
 def test_a_by_hand_run_gets_the_id_the_plan_gives_the_same_settings(tmp_path):
-    """The notebook's defaults are the protocol's, and its run directory is the one the book reads."""
-    hand = plan.by_hand("rafdb", "", "C2")
-    assert (hand.epochs, hand.batch_size, hand.lr, hand.root) == (80, 16, None, "data/rafdb")
+    """The notebook's typed defaults are the protocol's, and its run directory is the one the book reads."""
+    hand = RunSpec.from_scalars("rafdb", "", "C2")
+    assert (hand.epochs, hand.batch_size, hand.lr, hand.root) == (80, 16, 1e-3, "data/rafdb")
     planned = next(r for r in plan.resolve(TINY, {"rafdb"}, "paper") if r.config == "C2" and r.seed == 0)
     assert hand.id == planned.id
-    assert plan.by_hand("rafdb", "", "C2", lr=0.001).id == planned.id    # the protocol's lr, spelt out
-    assert plan.by_hand("rafdb", "", "C2", epochs=3).id != planned.id
+    assert RunSpec.from_scalars("rafdb", "", "C2", lr=0.001).id == planned.id    # the protocol's lr, spelt out
+    assert RunSpec.from_scalars("rafdb", "", "C2", epochs=3).id != planned.id
+    assert RunSpec.from_json(planned.spec.to_json()) == planned.spec             # the engine's one parameter
+    assert RunSpec.from_scalars(**{k: v for k, v in planned.spec.scalars().items()}) == planned.spec
     root = tmp_path / "synthetic-40-20-20-s0"
     write_synthetic(root, 40, 20, 20, seed=0)
     demo = next(r for r in plan.resolve(TINY, frozenset()) if r.config == "C1" and r.batch_size == 16)
-    hand = plan.by_hand("fer2013", str(root), "C1", epochs=2, lr=0.01, device="cpu")
+    hand = RunSpec.from_scalars("fer2013", str(root), "C1", epochs=2, lr=0.01, device="cpu")
     assert hand.id == demo.id and hand.synthetic == demo.synthetic
 
 
@@ -103,15 +106,15 @@ def test_run_titles_state_the_subset_and_the_leak():
     runs = plan.resolve(plan.load_plan(ROOT / "runs.yml"), frozenset({"fer2013"}), "reduced", Path("/nonexistent/data"),
                      Path("/nonexistent/runs"))
     w = SimpleNamespace(by_id={r.id: r for r in runs})
-    leak = {r.leak_test_fraction: run_title(w, r.id) for r in runs if r.train_subset and r.protocol == "paper"}
-    fitted = [run_title(w, r.id) for r in runs if r.protocol == "fit" and r.leak_test_fraction == 0.25]
+    leak = {r.spec.experiment().get("leak_test_fraction", 0): run_title(w, r.id) for r in runs if r.spec.experiment().get("train_subset") and r.spec.protocol == "paper"}
+    fitted = [run_title(w, r.id) for r in runs if r.spec.protocol == "fit" and r.spec.experiment().get("leak_test_fraction", 0) == 0.25]
     assert fitted[0].endswith("seed 0 (reduced profile, fit recipe); LEAK EXPERIMENT, stratified training subset of "
                               "1,000 images, 25% of the test images leaked into training (as they are)")
     assert leak[0.0].endswith("seed 0 (reduced profile), stratified training subset of 7,000 images")
     assert "LEAK" not in leak[0.0]
     assert leak[0.5].endswith("(reduced profile); LEAK EXPERIMENT, stratified training subset of 7,000 images, 50% of "
                               "the test images leaked into training (as they are)")
-    plain = [run_title(w, r.id) for r in runs if not (r.train_subset or r.synthetic) and r.config == "C1"]
+    plain = [run_title(w, r.id) for r in runs if not (r.spec.experiment().get("train_subset") or r.synthetic) and r.config == "C1"]
     assert plain and all(t.endswith("seed 0 (reduced profile)") for t in plain)
 
 

@@ -44,7 +44,7 @@ def runs(tmp_path_factory, synth_root):
     stopped in its third epoch (resume state after epoch 2); `done`, the same run carried to its end; and
     `short`, a finished 1-epoch run (the shorter record of the same run)."""
     import resemote.training.loop as T
-    from resemote.training import train
+    from resemote.training import RunSpec, train
     base = tmp_path_factory.mktemp("progress")
     mp = pytest.MonkeyPatch()
     mp.setattr(T, "git_commit", lambda: COMMIT)
@@ -58,11 +58,11 @@ def runs(tmp_path_factory, synth_root):
         return real(model, data, **kw)
     mp.setattr(T, "evaluate", stop_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
-        train("fer2013", synth_root, base / "done", epochs=3, state_interval=0, progress=False, **SETTINGS)
+        train(RunSpec("fer2013", root=synth_root, epochs=3, **SETTINGS), base / "done", state_interval=0, progress=False)
     mp.setattr(T, "evaluate", real)
     shutil.copytree(base / "done", base / "cut")
-    train("fer2013", synth_root, base / "done", epochs=3, progress=False, **SETTINGS)   # resumed to its end
-    train("fer2013", synth_root, base / "short", epochs=1, progress=False, **SETTINGS)
+    train(RunSpec("fer2013", root=synth_root, epochs=3, **SETTINGS), base / "done", progress=False)   # resumed to its end
+    train(RunSpec("fer2013", root=synth_root, epochs=1, **SETTINGS), base / "short", progress=False)
     mp.undo()
     return {k: _real(base / k) for k in ("cut", "done", "short")}
 

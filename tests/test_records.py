@@ -29,9 +29,9 @@ PLAN = {
 def finished(tmp_path_factory, synth_root) -> Path:
     """A real finished run directory, made by training on the synthetic set and then relabelled as a FER2013
     run (FAKE: only its files' shape matters here)."""
-    from resemote.training import train
+    from resemote.training import RunSpec, train
     out = tmp_path_factory.mktemp("run") / "r"
-    train("fer2013", synth_root, out, epochs=1, batch_size=16, lr=0.01, device="cpu", progress=False)
+    train(RunSpec("fer2013", root=synth_root, epochs=1, batch_size=16, lr=0.01, device="cpu"), out, progress=False)
     return out
 
 

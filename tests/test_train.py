@@ -12,7 +12,7 @@ import torch
 from resemote.training import rundir
 from resemote.errors import ResEmoteError
 from resemote.pipeline import batch_slices
-from resemote.training import class_weights, train
+from resemote.training import RunSpec, class_weights, train
 
 # wall-clock figures, and the commit (other work may land in a shared checkout between the two runs)
 TIMING = {"train_seconds", "inference_ms_per_image", "finished_at", "git_commit"}
@@ -35,7 +35,7 @@ def test_class_weights_are_inverse_frequency():
 def finished_run(tmp_path_factory, synth_root):
     out = tmp_path_factory.mktemp("run") / "r"
     # 64 training images at batch 9: 7 batches of 9 and a final batch of one, merged into the one before
-    metrics = train("fer2013", synth_root, out, epochs=2, batch_size=9, lr=0.01, device="cpu", progress=False)
+    metrics = train(RunSpec("fer2013", root=synth_root, epochs=2, batch_size=9, lr=0.01, device="cpu"), out, progress=False)
     return out, metrics
 
 
@@ -71,9 +71,9 @@ def test_history_and_weights(finished_run):
 def test_reusing_out_with_other_settings_is_refused(finished_run, synth_root):
     out, m = finished_run
     with pytest.raises(ResEmoteError, match=r"holds a run with other settings \(epochs 2, now 3\)"):
-        train("fer2013", synth_root, out, epochs=3, batch_size=9, lr=0.01, device="cpu", progress=False)
+        train(RunSpec("fer2013", root=synth_root, epochs=3, batch_size=9, lr=0.01, device="cpu"), out, progress=False)
     # the same settings return the finished result without training again
-    assert train("fer2013", synth_root, out, epochs=2, batch_size=9, lr=0.01, device="cpu", progress=False) == m
+    assert train(RunSpec("fer2013", root=synth_root, epochs=2, batch_size=9, lr=0.01, device="cpu"), out, progress=False) == m
 
 
 def test_divergence_stops_and_keeps_the_last_good_state(tmp_path, synth_root, monkeypatch):
@@ -89,7 +89,7 @@ def test_divergence_stops_and_keeps_the_last_good_state(tmp_path, synth_root, mo
     monkeypatch.setattr(T.F, "cross_entropy", poisoned)
     out = tmp_path / "r"
     with pytest.raises(ResEmoteError, match=r"training diverged in epoch 2 .*last good state \(epoch 1\)"):
-        train("fer2013", synth_root, out, epochs=3, batch_size=16, device="cpu", progress=False)
+        train(RunSpec("fer2013", root=synth_root, epochs=3, batch_size=16, device="cpu"), out, progress=False)
     assert [h["epoch"] for h in rundir.load_run(out).history] == [1]
     state = torch.load(out / "state.pt", weights_only=True)
     assert state["progress"]["epoch"] == 1
@@ -140,10 +140,10 @@ def test_the_commit_is_read_when_a_run_starts_and_each_resume_adds_its_own(tmp_p
     monkeypatch.setattr(T, "git_commit", lambda: "aaaaaaaaaaaa")
     monkeypatch.setattr(T.F, "cross_entropy", stop_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
-        train("fer2013", synth_root, out, epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
+        train(RunSpec("fer2013", root=synth_root, epochs=2, batch_size=16, lr=0.01, device="cpu"), out, progress=False)
     monkeypatch.setattr(T.F, "cross_entropy", real)
     monkeypatch.setattr(T, "git_commit", lambda: "bbbbbbbbbbbb")  # the checkout moved on
-    m = train("fer2013", synth_root, out, epochs=2, batch_size=16, lr=0.01, device="cpu", progress=False)
+    m = train(RunSpec("fer2013", root=synth_root, epochs=2, batch_size=16, lr=0.01, device="cpu"), out, progress=False)
     assert m["git_commit"] == "aaaaaaaaaaaa" and m["git_commits"] == ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]
     # the weights name the segment that saved them (whichever epoch validated best)
     assert json.loads((out / "model.json").read_text())["provenance"]["git_commit"] in m["git_commits"]
@@ -164,7 +164,7 @@ def _small_cmd(root, out, *extra):
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, synth_root):
     out = tmp_path_factory.mktemp("small") / "r"
-    train("fer2013", synth_root, out, progress=False, **SMALL)
+    train(RunSpec("fer2013", root=synth_root, **SMALL), out, progress=False)
     return out
 
 
@@ -228,7 +228,7 @@ def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, m
     # epoch 1 selected and its state written; epoch 2 better (weights written, no state); stopped in epoch 3
     _scripted_validation(monkeypatch, [0.1, 0.2, KeyboardInterrupt()])
     with pytest.raises(KeyboardInterrupt):
-        train("fer2013", synth_root, out, state_interval=1e9, **SMALL)
+        train(RunSpec("fer2013", root=synth_root, **SMALL), out, state_interval=1e9)
     lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("epoch ")]
     assert [ln.endswith("| state saved") for ln in lines] == [True, False]  # the first epoch's, then none
     assert torch.load(out / "state.pt", weights_only=True)["progress"]["best_epoch"] == 1
@@ -239,7 +239,7 @@ def test_resume_puts_back_the_weights_its_state_selected(tmp_path, synth_root, m
 
     # run again, epoch 2 now validates worse (as on a GPU it may): epoch 1's weights stay selected
     _scripted_validation(monkeypatch, [0.05, 0.05])
-    m = train("fer2013", synth_root, out, state_interval=1e9, progress=False, **SMALL)
+    m = train(RunSpec("fer2013", root=synth_root, **SMALL), out, state_interval=1e9, progress=False)
     assert m["best_epoch"] == 1 and m["val_accuracy"] == 0.1
     assert json.loads((out / "model.json").read_text())["epoch"] == 1
     assert (out / "model.safetensors").read_bytes() == epoch1
@@ -255,8 +255,7 @@ def test_a_failed_write_is_raised_not_lost(tmp_path, synth_root, monkeypatch, ca
 
     monkeypatch.setattr(W, "save_weights", full_disk)
     with pytest.raises(ResEmoteError, match=r"writing the run directory .* failed: .*No space left on device"):
-        train("fer2013", synth_root, tmp_path / "r", progress=False, compile_mode="reduce-overhead",
-              **{**SMALL, "epochs": 1})
+        train(RunSpec("fer2013", root=synth_root, **{**SMALL, "epochs": 1}), tmp_path / "r", progress=False, compile_mode="reduce-overhead")
     # and --compile-mode on the CPU is a note, not an error
     assert "--compile-mode reduce-overhead ignored" in capsys.readouterr().err
 
@@ -289,7 +288,7 @@ def test_the_compiled_step_takes_full_batches_and_changes_nothing_on_the_cpu(tmp
 
     monkeypatch.setattr(A, "maybe_compile", fake_compile)
     monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append(1))
-    m = train("fer2013", synth_root, tmp_path / "r", progress=False, compile_mode="reduce-overhead", **SMALL)
+    m = train(RunSpec("fer2013", root=synth_root, **SMALL), tmp_path / "r", progress=False, compile_mode="reduce-overhead")
     assert seen == [30, 30] * 3 and len(marks) == 6  # 30, 30 and an eager 4 per epoch
     assert m["compile_mode"] == "reduce-overhead"
     _same_run(small_run, tmp_path / "r")

@@ -192,11 +192,10 @@ def test_inference_latency_of_a_baseline():
 
 def test_train_a_baseline_records_it_and_reloads(tmp_path, synth_root):
     from resemote.checkpoint import load_model
-    from resemote.training import train
+    from resemote.training import RunSpec, train
     out = tmp_path / "run"
     # 32 x 32 images: a quarter of the work, and the FLOPs must be those of the run's image size
-    m = train("fer2013", synth_root, out, config="cnn", epochs=1, batch_size=16, lr=0.01, device="cpu",
-              image_size=32, progress=False)
+    m = train(RunSpec("fer2013", root=synth_root, config="cnn", epochs=1, batch_size=16, lr=0.01, device="cpu", image_size=32), out, progress=False)
     params, flops = cnn_counts(size=32)
     assert params == EXPECTED["cnn"][0] and flops < EXPECTED["cnn"][1] / 3
     assert m["config"] == "cnn" and m["model"] == "Plain CNN"

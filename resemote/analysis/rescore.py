@@ -47,9 +47,9 @@ def rescore_run(run_dir: str | Path, root: str | Path | None = None, device: str
     if abs(acc - m["test_accuracy"]) > 0.5 / len(y):
         raise ResEmoteError(f"{run_dir}: its weights give test accuracy {acc:.4f} here, the run recorded "
                             f"{m['test_accuracy']:.4f}; nothing written")
-    leaked = apply(data, p["dataset"], root, train_subset=p.get("train_subset"),
-                   leak_test_fraction=p.get("leak_test_fraction", 0.0), leak_copies=p.get("leak_copies"),
-                   seed=p["seed"], image_size=p["image_size"])["leaked"] if p.get("leak_test_fraction") else {}
+    x = run.spec.leak  # the leak experiment's test images, leaked again exactly as the run leaked them
+    leaked = apply(data, p["dataset"], root, **x.as_params(), seed=p["seed"], image_size=p["image_size"],
+                   )["leaked"] if x and x.leaks else {}
     write_predictions(run_dir / PREDICTIONS, data["test_refs"], y, pred, leaked)
     m = {**m, **test_subsets(p["dataset"], root, data["test_refs"], y, pred, leaked, p["image_size"], progress)}
     write_json(run_dir / "metrics.json", m)

@@ -55,7 +55,7 @@ def estimates(w: Workflow) -> list[tuple[P.PlannedRun, float | None]]:
                 sizes[r.dataset] = {k: sum(v.values()) for k, v in dataset_stats(r.dataset, r.root)["splits"].items()}
             except ResEmoteError:
                 sizes[r.dataset] = {}  # its job will report what is wrong with it
-        key = (r.config, r.device, r.batch_size, r.image_size)
+        key = (r.config, r.device, r.batch_size, r.spec.image_size)
         if key not in speed:
             speed[key] = seconds_per_image(*key)
         out.append((r, P.estimate_seconds(r, sizes[r.dataset], speed[key])))

@@ -53,16 +53,16 @@ def execute(notebook: Path, output: Path, parameters: dict, title: str | None = 
 def run_title(w: Workflow, rid: str) -> str:
     from resemote.data.classes import TITLES
     from resemote.book.records import SYNTHETIC_TAG
-    from resemote.book import plan
     r = w.by_id[rid]
+    leak, leaks = (r.spec.leak.label(), r.spec.leak.leaks) if r.spec.leak else ("", False)
     if r.synthetic:
         return (f"Run {r.id}: {r.config} on synthetic faces ({SYNTHETIC_TAG}; stand-in for "
                 f"{', '.join(TITLES[d] for d in r.stands_in_for)})"
-                + (f"; LEAK EXPERIMENT{plan.leak_label(r.experiment())}" if r.leak_test_fraction else ""))
-    recipe = f", {r.protocol} recipe" if r.protocol != "paper" else ""
+                + (f"; LEAK EXPERIMENT{leak}" if leaks else ""))
+    recipe = f", {r.spec.protocol} recipe" if r.spec.protocol != "paper" else ""
     title = f"Run {r.id}: {r.config} on {TITLES.get(r.dataset, r.dataset)}, seed {r.seed} ({r.profile} profile{recipe})"
     # the leak experiment is never to be mistaken for a reproduction; its fraction-0 run still names its subset
-    return title + ("; LEAK EXPERIMENT" if r.leak_test_fraction else "") + plan.leak_label(r.experiment())
+    return title + ("; LEAK EXPERIMENT" if leaks else "") + leak
 
 
 def job_synthetic(out_csv: str) -> None:
@@ -88,7 +88,7 @@ def job_train(w: Workflow, rid: str) -> None:
         if gpu is not None:
             print(f"on GPU {gpu}")
         execute(ROOT / "notebooks" / "train.ipynb", w.path(w.runs_dir) / PAGES / f"{rid}.ipynb",
-                r.notebook_params(repo_relative(d)), title=run_title(w, rid))
+                {"spec": r.spec.to_json(), "out": repo_relative(d)}, title=run_title(w, rid))
 
 
 def job_dataset(w: Workflow, name: str) -> None:

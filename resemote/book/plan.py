@@ -6,14 +6,11 @@ x dataset x config x seed (x the values an experiment varies), a present dataset
 profile (`paper`, or `reduced` for a CPU-sized budget) and an absent one the `demo` profile on a synthetic
 stand-in. Identical runs are merged, so one synthetic run can stand in for several datasets and experiments.
 
-A run's id is `<dataset>-<config>-s<seed>-<digest>`, the digest hashing the parameters that decide its
-results (`results.CELL_KEYS` and the synthetic generator), so the same settings always map to the same
-run directory `runs/<id>`, whether the engine or a person with papermill made it.
+Each run is a `resemote.training.spec.RunSpec`, and its id is the spec's: the same settings always map to the
+same run directory `runs/<id>`, whether the engine or a person with papermill made it.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from itertools import product
@@ -23,8 +20,8 @@ import yaml
 
 from resemote.book import ROOT
 from resemote.errors import ResEmoteError
-from resemote.book.records import CELL_KEYS, cell
-from resemote.training.rundir import experiment_settings
+from resemote.leakage import LeakExperiment
+from resemote.training.spec import RunSpec
 
 REAL_PROFILES = ("paper", "reduced")
 
@@ -35,63 +32,27 @@ def load_plan(path: str | Path | None = None) -> dict:
 
 @dataclass
 class PlannedRun:
-    id: str
-    dataset: str                      # what the loader reads ("fer2013" for synthetic data)
-    config: str
-    protocol: str
-    epochs: int
-    batch_size: int
-    lr: float | None                  # None: the protocol's
-    seed: int
-    device: str
-    image_size: int
+    """A run of the plan: its specification, and where the plan puts it (profile, experiments, the datasets
+    a synthetic stand-in stands in for)."""
+
+    spec: RunSpec
     profile: str
-    synthetic: dict | None = None     # generator parameters of a synthetic stand-in
-    root: str = ""                    # dataset root, relative to the repository when inside it
     experiments: list[str] = field(default_factory=list)
     stands_in_for: list[str] = field(default_factory=list)
-    train_subset: int | None = None   # the leak experiment (resemote.leakage): a stratified training subset,
-    leak_test_fraction: float = 0.0   # the fraction of the test images added to training,
-    leak_copies: str | None = None    # as they are ('as-is') or as released-style copies ('released')
 
-    def experiment(self) -> dict:
-        """The leak experiment's settings, where set (`resemote.training.rundir.experiment_settings`)."""
-        return experiment_settings({k: getattr(self, k) for k in ("train_subset", "leak_test_fraction", "leak_copies")})
-
-    def train_params(self) -> dict:
-        """The parameters that decide the run's results (and its id)."""
-        return {**{k: getattr(self, k) for k in (*CELL_KEYS, "synthetic")}, **self.experiment()}
-
-    def notebook_params(self, out: str) -> dict:
-        """papermill parameters of notebooks/train.ipynb that make this run in `out`."""
-        p = {k: getattr(self, k) for k in CELL_KEYS}
-        p.update(lr=-1.0 if self.lr is None else self.lr, device=self.device, root=self.root, out=out)
-        return {**p, **self.experiment()}
+    # the settings read most often, by name
+    id = property(lambda self: self.spec.id)
+    dataset = property(lambda self: self.spec.dataset)       # what the loader reads ("fer2013" for synthetic data)
+    config = property(lambda self: self.spec.config)
+    seed = property(lambda self: self.spec.seed)
+    epochs = property(lambda self: self.spec.epochs)
+    batch_size = property(lambda self: self.spec.batch_size)
+    root = property(lambda self: self.spec.root)             # relative to the repository when inside it
+    synthetic = property(lambda self: self.spec.synthetic)   # a synthetic stand-in's generator
+    device = property(lambda self: self.spec.device)
 
     def budget(self) -> str:
-        s = self.synthetic
-        size = f", {s['n_train']} synthetic training images" if s else ""
-        lr = "" if self.lr is None else f", lr {self.lr:g}"
-        recipe = "" if self.protocol == "paper" else f", {self.protocol} recipe"
-        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{recipe}{size}{leak_label(self.experiment())}"
-
-
-def leak_label(x: dict) -> str:
-    """', stratified training subset of 7,000 images, 10% of the test images leaked into training (as they
-    are)': how every label names the leak experiment's settings ('' for any other run)."""
-    out = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ""
-    if x.get("leak_test_fraction"):
-        how = "as they are" if x["leak_copies"] == "as-is" else "as released-style rotated/mirrored/cropped copies"
-        out += f", {x['leak_test_fraction']:.0%} of the test images leaked into training ({how})"
-    return out
-
-
-def run_id(params: dict) -> str:
-    """`<dataset or 'synthetic'>-<config>-s<seed>-<digest of the result-deciding parameters>`."""
-    s = params.get("synthetic")  # the plan's generator settings, or a root's whole SYNTHETIC.json
-    key = {**cell(params), "synthetic": {k: s[k] for k in ("n_train", "n_val", "n_test", "seed")} if s else None}
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:6]
-    return f"{'synthetic' if key['synthetic'] else key['dataset']}-{key['config']}-s{key['seed']}-{digest}"
+        return self.spec.budget()
 
 
 # what a loader reads: images, or a table of them (FER2013's and FER+'s CSVs hold their pixels)
@@ -149,19 +110,13 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
                         f"(leak_test_fraction {prof['leak_test_fraction']}); only an experiment marked `leak: true` "
                         f"may, never one that fills a reproduction cell")
                 for seed in prof.get("seeds", [0]):
-                    r = PlannedRun(
-                        id="", dataset="fer2013" if synth else dataset, config=config,
+                    r = PlannedRun(RunSpec(
+                        dataset="fer2013" if synth else dataset, config=config,
                         protocol=prof.get("protocol", "paper"), epochs=int(prof["epochs"]),
                         batch_size=int(prof["batch_size"]), lr=prof.get("lr"), seed=int(seed),
-                        device=prof.get("device", "auto"), image_size=int(prof.get("image_size", 64)),
-                        profile=prof_name, synthetic=dict(synth) if synth else None,
+                        image_size=int(prof.get("image_size", 64)), leak=LeakExperiment.from_params(prof),
                         root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset),
-                        train_subset=prof.get("train_subset"),
-                        leak_test_fraction=float(prof.get("leak_test_fraction") or 0),
-                        leak_copies=prof.get("leak_copies"))
-                    x = r.experiment()  # normalised: no copies without a leak
-                    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
-                    r.id = run_id(r.train_params())
+                        device=prof.get("device", "auto"), synthetic=dict(synth) if synth else None), prof_name)
                     r = runs.setdefault(r.id, r)
                     if exp_name not in r.experiments:
                         r.experiments.append(exp_name)
@@ -182,7 +137,7 @@ def choose_profile(requested: str, gpus: int) -> tuple[str, str]:
 
 def papermill_command(r: PlannedRun, runs_dir: str = "runs") -> str:
     """The command that makes run `r` by hand exactly where the engine would, so `make book` adopts it."""
-    args = " ".join(f"-p {k} {v}" for k, v in r.notebook_params(f"{runs_dir}/{r.id}").items())
+    args = " ".join(f"-p {k} {v}" for k, v in r.spec.scalars(f"{runs_dir}/{r.id}").items())
     return f"papermill notebooks/train.ipynb {runs_dir}/_pages/{r.id}.ipynb {args}"
 
 
@@ -190,7 +145,7 @@ def training_images(r: PlannedRun, split_sizes: dict[str, int]) -> int:
     """The images run `r` trains on each epoch: the training split, or the leak experiment's subset of it
     plus the test images it leaks."""
     train, test = split_sizes.get("train", 0), split_sizes.get("test", 0)
-    return min(train, r.train_subset or train) + round(r.leak_test_fraction * test)
+    return r.spec.leak.training_images(train, test) if r.spec.leak else train
 
 
 def estimate_seconds(r: PlannedRun, split_sizes: dict[str, int], seconds_per_image: float) -> float:
@@ -206,31 +161,3 @@ def format_duration(seconds: float) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
-
-
-def by_hand(dataset: str, root: str, config: str, protocol: str = "paper", epochs: int = -1,
-            batch_size: int = -1, lr: float = -1.0, seed: int = 0, device: str = "auto",
-            image_size: int = 64, train_subset: int = 0, leak_test_fraction: float = 0.0,
-            leak_copies: str = "as-is") -> PlannedRun:
-    """The run that executing notebooks/train.ipynb by hand makes: -1 means the protocol's value, an empty
-    root `data/<dataset>`, and its id (so its directory) is the one the plan gives the same settings."""
-    from resemote.data.base import SYNTHETIC_MARKER
-    from resemote.training.protocols import PROTOCOLS
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    proto = PROTOCOLS[protocol]
-    root = root or f"data/{dataset}"
-    marker = Path(root) / SYNTHETIC_MARKER
-    synthetic = json.loads(marker.read_text()) if marker.is_file() else None
-    r = PlannedRun(id="", dataset=dataset, config=config, protocol=protocol,
-                   epochs=epochs if epochs > 0 else proto.epochs,
-                   batch_size=batch_size if batch_size > 0 else proto.batch_size,
-                   lr=lr if lr is not None and lr > 0 else None, seed=seed, device=device, image_size=image_size,
-                   profile="by hand", root=root,
-                   synthetic={k: synthetic[k] for k in ("n_train", "n_val", "n_test", "seed")} if synthetic else None,
-                   train_subset=train_subset or None, leak_test_fraction=float(leak_test_fraction or 0),
-                   leak_copies=leak_copies)
-    x = r.experiment()
-    r.train_subset, r.leak_copies = x.get("train_subset"), x.get("leak_copies")
-    r.id = run_id(r.train_params())
-    return r

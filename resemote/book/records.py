@@ -33,7 +33,9 @@ from resemote.book import ROOT
 from resemote.data.classes import TITLES
 from resemote.errors import ResEmoteError
 from resemote.io import write_json
-from resemote.training.rundir import EXPERIMENT_KEYS, METRIC_FIELDS, Run, experiment_settings, load_run
+from resemote.leakage import KEYS as LEAK_KEYS, leak_block
+from resemote.training.rundir import METRIC_FIELDS, Run, load_run
+from resemote.training.spec import CELL, RunSpec
 
 SYNTHETIC_TAG = "synthetic - pipeline demonstration"
 CURRENT, FAILED, NOT_RUN = "current", "failed", "not run"
@@ -42,8 +44,6 @@ SUPERSEDED = "superseded"  # a recorded run kept as history: another budget or a
 # growing training curve, never read as a result
 IN_PROGRESS = "in progress"
 LIVE, RECORDED = "live", "recorded"
-# the parameters that decide which cell of the plan a run (live or recorded) is a result for
-CELL_KEYS = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
 RECORD_FILES = ("params.json", "metrics.json", "history.csv")
 # what else a finished run may hold that its record carries: its weights on other datasets' test splits
 # (the engine's cross jobs) and its PrivateTest scored against FER+'s labels (`resemote ferplus-score`)
@@ -55,19 +55,15 @@ IMAGE_SIDE = ("decoded", "audit", "clean_test", "fingerprint")  # what a label-f
 
 
 def cell(params: dict) -> dict:
-    """The result-deciding parameters of a run (planned or made), the learning rate resolved: a plan's
-    `lr: None` means the protocol's, which is what a finished run's params.json records."""
-    from resemote.training.protocols import PROTOCOLS
-    c = {k: params.get(k) for k in CELL_KEYS}
-    if c["lr"] is None and c["protocol"] in PROTOCOLS:
-        c["lr"] = PROTOCOLS[c["protocol"]].lr
-    return {**c, **experiment_settings(params)}
+    """The result-deciding settings of a run (planned or made; `RunSpec.cell`), the protocol's defaults
+    filled in: a plan's `lr: None` means the protocol's, which is what a finished run's params.json records."""
+    return RunSpec.from_params(params).cell()
 
 
 def mismatch(planned: dict, actual: dict) -> str | None:
     """How a run's recorded parameters differ from the plan's ('epochs 1, plan 80'), or None."""
     want, got = cell(planned), cell(actual)
-    for k in (*CELL_KEYS, *EXPERIMENT_KEYS):
+    for k in (*CELL, *LEAK_KEYS):
         if want.get(k) != got.get(k):
             return f"{k} {got.get(k)!r}, plan {want.get(k)!r}"
     return None
@@ -142,7 +138,7 @@ class Entry:
     @property
     def leaked(self) -> bool:
         """Test images were leaked into its training on purpose (the leak experiment): never a reproduction."""
-        return bool(experiment_settings(self.params).get("leak_test_fraction"))
+        return bool(leak_block(self.params).get("leak_test_fraction"))
 
 
 def write_index(path: Path, entries: list[dict], **meta) -> None:
@@ -183,7 +179,7 @@ def record_id(metrics: dict) -> str:
     bs = metrics.get("batch_size")
     proto = PROTOCOLS.get(metrics.get("protocol"))
     batch = f"-b{bs}" if bs is not None and proto is not None and bs != proto.batch_size else ""
-    x = experiment_settings(metrics)
+    x = leak_block(metrics)
     extra = (f"-sub{x['train_subset']}" if "train_subset" in x else "") + (
         f"-leak{x['leak_test_fraction']:g}-{x['leak_copies']}" if "leak_test_fraction" in x else "")
     recipe = f"-{metrics['protocol']}" if metrics.get("protocol", "paper") != "paper" else ""
@@ -266,7 +262,7 @@ def publish_run(run_dir: str | Path, records: str | Path, release: str = "") -> 
         "data_fingerprint": m["data_fingerprint"], "source": run_dir.name,
         "published_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **({"extras": [str(f) for f in extras]} if extras else {}),
-        **experiment_settings(m), "test_predictions": (dest / "test_predictions.csv").is_file(),
+        **leak_block(m), "test_predictions": (dest / "test_predictions.csv").is_file(),
         **({"progress": trail} if trail else {}),
     })
     return dest
@@ -333,7 +329,7 @@ def publish_progress(run_dir: str | Path, records: str | Path, device: str | Non
         "seed": p["seed"], "epochs": p["epochs"], "epochs_done": done, "commit": commits[0],
         **({"commits": commits} if len(commits) > 1 else {}), "device": device,
         "data_fingerprint": p["data_fingerprint"], "source": run_dir.name, "published_at": now,
-        "progress": trail, **experiment_settings(p),
+        "progress": trail, **leak_block(p),
     })
     return dest
 

@@ -18,7 +18,7 @@ import os
 import subprocess
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -289,11 +289,11 @@ class Workflow:
         runs = self.path(self.runs_dir)
         entries = []
         for r in self.runs:
-            status, error = status_of(runs / r.id, r.train_params(), self.log(r.id))
+            status, error = status_of(runs / r.id, r.spec.cell(), self.log(r.id))
             cross = {d: self.rel(self.path(self.cross_target(r.id, d))) for d in sorted(self.present)
                      if self.path(self.cross_target(r.id, d)).is_file()}
             cam = self.path(self.cam_target(r.id))
-            entries.append({**asdict(r), "kind": LIVE, "params": r.train_params(), "budget": r.budget(),
+            entries.append({**index_fields(r), "kind": LIVE, "params": plan_params(r), "budget": r.budget(),
                             "status": status, "error": error, "path": self.rel(runs / r.id), "cross": cross,
                             "gradcam": self.rel(cam) if cam.is_file() and status == CURRENT else None,
                             "page": (runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
@@ -329,7 +329,7 @@ class Workflow:
         out = []
         for profile in P.REAL_PROFILES:
             for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
-                if not r.synthetic and r.dataset == d and cell(r.train_params()) == cell(params):
+                if not r.synthetic and r.dataset == d and r.spec.cell() == cell(params):
                     # a long run's progress shows its curve only; it is never read as a result
                     status = IN_PROGRESS if meta.get("status") == IN_PROGRESS else CURRENT
                     out.append({"id": meta["id"], "kind": RECORDED, "status": status, "error": None,
@@ -355,7 +355,7 @@ class Workflow:
         now = []
         for profile in P.REAL_PROFILES:
             for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
-                if not r.synthetic and r.dataset == d and {k: v for k, v in cell(r.train_params()).items()
+                if not r.synthetic and r.dataset == d and {k: v for k, v in r.spec.cell().items()
                                                            if k != "epochs"} == mine:
                     now.append((profile, r))
         if not now:
@@ -387,6 +387,21 @@ class Workflow:
                         "path": self.rel(rec["path"] / "summary.json"), "synthetic": False, "record": rec["record"],
                         "fingerprint": rec["record"]["data_fingerprint"], "error": None})
         return out
+
+
+def plan_params(r: P.PlannedRun) -> dict:
+    """What decides a planned run's results: its cell and a synthetic stand-in's generator (a Snakemake
+    param of its job, so a change of either redoes it)."""
+    return {**r.spec.cell(), "synthetic": r.synthetic}
+
+
+def index_fields(r: P.PlannedRun) -> dict:
+    """A planned run's entry in the run index, before its status: its settings, flat, and where the plan puts it."""
+    s = r.spec
+    return {"id": r.id, "dataset": s.dataset, "config": s.config, "protocol": s.protocol, "epochs": s.epochs,
+            "batch_size": s.batch_size, "lr": s.lr, "seed": s.seed, "device": s.device, "image_size": s.image_size,
+            "profile": r.profile, "synthetic": s.synthetic, "root": s.root, "experiments": r.experiments,
+            "stands_in_for": r.stands_in_for, **s.experiment()}
 
 
 def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:

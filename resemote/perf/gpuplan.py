@@ -28,7 +28,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from resemote.errors import ResEmoteError
-from resemote.book.plan import PlannedRun, resolve, run_id, training_images
+from resemote.book.plan import PlannedRun, resolve, training_images
+from resemote.training.protocols import PROTOCOLS
 
 MARGIN = 0.1          # predicted durations are stretched by this share: what the model leaves out
 MEMORY_SHARE = 0.9    # at most this share of the GPU's memory for the processes side by side
@@ -74,22 +75,18 @@ def candidates(plan: dict, data_dir: Path | str = "data", runs_dir: Path | str =
     runs = list(out.values())
     if epochs is not None:
         for r in runs:
-            r.epochs = int(epochs)
-            r.id = run_id(r.train_params())
+            r.spec = r.spec.with_(epochs=int(epochs))
     return runs
 
 
 def train_args(r: PlannedRun) -> list[str]:
     """The `resemote train` options that make run `r` (the root, --out and the speed options are the
     launcher's)."""
-    args = ["--dataset", r.dataset, "--model", r.config, "--protocol", r.protocol, "--epochs", str(r.epochs),
-            "--batch-size", str(r.batch_size), "--seed", str(r.seed), "--image-size", str(r.image_size)]
-    args += [] if r.lr is None else ["--lr", repr(r.lr)]
-    x = r.experiment()  # the leak experiment's settings, where set
-    args += ["--train-subset", str(x["train_subset"])] if x.get("train_subset") else []
-    if x.get("leak_test_fraction"):
-        args += ["--leak-test-fraction", repr(x["leak_test_fraction"]), "--leak-copies", x["leak_copies"]]
-    return args
+    s = r.spec
+    args = ["--dataset", s.dataset, "--model", s.config, "--protocol", s.protocol, "--epochs", str(s.epochs),
+            "--batch-size", str(s.batch_size), "--seed", str(s.seed), "--image-size", str(s.image_size)]
+    args += [] if s.lr == PROTOCOLS[s.protocol].lr else ["--lr", repr(s.lr)]
+    return args + (s.leak.cli_args() if s.leak else [])
 
 
 # --- durations -----------------------------------------------------------------------------------------

@@ -55,13 +55,15 @@ from resemote.evaluation import evaluate, inference_ms_per_image
 from resemote.io import write_json, write_text
 from resemote.models import create_model, model_summary
 from resemote.pipeline import DeviceImages
+from resemote.leakage import KEYS as LEAK_KEYS, leak_block
 from resemote.training import rundir
+from resemote.training import spec as spec_module
 from resemote.training.protocols import PROTOCOLS
+from resemote.training.spec import RunSpec
 from resemote.training.runwriter import STATE, BackgroundWriter, drop_state, epoch_files, host_snapshot, restore_selected
 
 # params that define a run: a directory holding a run with other values is refused
-DEFINING = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size",
-            "val_fraction", "val_seed", "released_test_flips", "data_fingerprint", *rundir.EXPERIMENT_KEYS)
+DEFINING = (*spec_module.DEFINING, "data_fingerprint", *LEAK_KEYS)
 
 
 def class_weights(labels: np.ndarray, k: int = len(CLASSES)) -> torch.Tensor:
@@ -140,52 +142,38 @@ def train_one_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, batches,
     return loss_sum, correct
 
 
-def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", protocol: str = "paper",
-          epochs: int | None = None, batch_size: int | None = None, lr: float | None = None, seed: int = 0,
-          device: str = "auto", image_size: int = 64, val_fraction: float = 0.1, val_seed: int = 0,
-          released_test_flips: bool = False, strict: bool = False, progress: bool = True,
-          state_interval: float = 60.0, compile_mode: str | None = None, train_subset: int | None = None,
-          leak_test_fraction: float = 0.0, leak_copies: str | None = None) -> dict:
-    """Train model `config` (any `resemote.models` name: ResEmoteNet C1-C6 or a baseline) on `dataset` under
-    `protocol`, writing the run directory `out`.
+def train(spec: RunSpec, out: str | Path, *, strict: bool = False, progress: bool = True,
+          state_interval: float = 60.0, compile_mode: str | None = None) -> dict:
+    """Train the run `spec` (`resemote.training.spec.RunSpec`: the network, any `resemote.models` name, on
+    its dataset under its protocol, with its settings), writing the run directory `out`.
 
-    `state_interval`: seconds between resume-state writes (after the first epoch always; 0: every epoch).
-    `compile_mode`: a torch.compile mode for the training step on CUDA (`reduce-overhead`: CUDA graphs);
-    elsewhere, or where compiling fails, the plain step runs and stderr says so. Neither defines the run.
-    `train_subset`, `leak_test_fraction`, `leak_copies`: the leak dose-response experiment's settings
-    (`resemote.leakage.apply`: a stratified subset of about that many training images; that fraction of the
-    test images, or their released-style copies, added to training). They define the run, and the plan
-    allows a leak only in an experiment marked `leak: true`, never in a reproduction cell.
+    `strict`: stop at the first damaged image or row. `state_interval`: seconds between resume-state writes
+    (after the first epoch always; 0: every epoch). `compile_mode`: a torch.compile mode for the training step
+    on CUDA (`reduce-overhead`: CUDA graphs); elsewhere, or where compiling fails, the plain step runs and
+    stderr says so. None of these defines the run. The spec's `leak` block (`resemote.leakage.apply`: a
+    stratified training subset, test images added to training) does; the plan allows a leak only in an
+    experiment marked `leak: true`, never in a reproduction cell.
     Returns the metrics dict (also in `out/metrics.json`). A finished run is not trained again.
     """
-    summary = model_summary(config, image_size)  # unknown name or unusable image size: refused before any work
-    if protocol not in PROTOCOLS:
-        raise ResEmoteError(f"unknown protocol {protocol!r}: expected one of {', '.join(PROTOCOLS)}")
-    proto = PROTOCOLS[protocol]
-    epochs, batch_size, lr = epochs or proto.epochs, batch_size or proto.batch_size, lr or proto.lr
-    if epochs < 1 or batch_size < 2:
-        raise ResEmoteError(f"expected --epochs >= 1 and --batch-size >= 2, got {epochs} and {batch_size}")
+    summary = model_summary(spec.config, spec.image_size)  # unknown name or unusable size: refused before any work
+    proto = PROTOCOLS[spec.protocol]
+    epochs, batch_size, seed = spec.epochs, spec.batch_size, spec.seed
     if not state_interval >= 0:
         raise ResEmoteError(f"expected --state-interval >= 0 (seconds), got {state_interval}")
     accel.check_compile_mode(compile_mode)
-    dev = resolve_device(device)
+    dev = resolve_device(spec.device)
     out = Path(out)
+    root = spec.root
 
-    data = load_splits(dataset, root, image_size, val_fraction, val_seed, strict, progress)
-    experiment = rundir.experiment_settings({"train_subset": train_subset, "leak_test_fraction": leak_test_fraction,
-                                              "leak_copies": leak_copies})
-    if experiment:  # only then: the params (and ids) of every other run stay as they were
+    data = load_splits(spec.dataset, root, spec.image_size, spec.val_fraction, spec.val_seed, strict, progress)
+    if spec.leak:  # only then: the params (and ids) of every other run stay as they were
         from resemote.leakage import apply
-        data = apply(data, dataset, root, **experiment, seed=seed, image_size=image_size, progress=progress)
-    params = {
-        "dataset": dataset, "root": str(Path(root).resolve()), "config": config, "protocol": protocol,
-        "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "device": device,
-        "image_size": image_size, "val_fraction": val_fraction, "val_seed": val_seed,
-        "released_test_flips": released_test_flips, "data_fingerprint": data["fingerprint"],
-        "val_source": data["val_source"], "synthetic": data["synthetic"],
+        data = apply(data, spec.dataset, root, **spec.experiment(), seed=seed, image_size=spec.image_size,
+                     progress=progress)
+    params = spec.params({
+        "data_fingerprint": data["fingerprint"], "val_source": data["val_source"], "synthetic": data["synthetic"],
         "split_sizes": {k: int(len(data[k][1])) for k in ("train", "val", "test")},
-        "protocol_settings": proto.as_dict(), **experiment,
-    }
+        "protocol_settings": proto.as_dict()})
     if data.get("leaked"):
         params["split_sizes"]["leaked_into_train"] = len(data["leaked"])
     _claim(out, params)
@@ -194,7 +182,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
         return rundir.load_run(out).metrics
 
     torch.manual_seed(seed)
-    model, opt = model_and_optimizer(config, dev, lr, proto.momentum, proto.weight_decay, dropout=proto.dropout)
+    model, opt = model_and_optimizer(spec.config, dev, spec.lr, proto.momentum, proto.weight_decay, dropout=proto.dropout)
     train_data = DeviceImages(*data["train"], device=dev)
     val_data = DeviceImages(*data["val"], device=dev)
     weights = class_weights(data["train"][1]).to(dev) if proto.class_weights else None
@@ -224,7 +212,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
 
     # the code of every segment of the run (one, unless it was resumed after the checkout moved)
     s["commits"] = s.get("commits", []) + ([commit] if commit not in s.get("commits", []) else [])
-    meta = sidecar(config, image_size, dataset=dataset, protocol=protocol, seed=seed,
+    meta = sidecar(spec.config, spec.image_size, dataset=spec.dataset, protocol=spec.protocol, seed=seed,
                    data_fingerprint=data["fingerprint"], git_commit=commit)
     forward = accel.StaticCompiled(training_forward(model, weights, dev), dev, compile_mode, batch_size)
     if compile_mode and not forward.active:
@@ -291,7 +279,7 @@ def train(dataset: str, root: str | Path, out: str | Path, config: str = "C1", p
     writer.close()
     s["train_seconds"] += time.perf_counter() - mark  # the last epoch's writes
 
-    metrics = _finish(out, params, s, dev, data, weights, released_test_flips, summary,
+    metrics = _finish(out, params, s, dev, data, weights, spec.released_test_flips, summary,
                       compile_mode=compile_mode if forward.active else None)
     drop_state(out)
     return metrics
@@ -343,7 +331,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "skipped": len(data["skipped"]),
         "compile_mode": compile_mode,  # of the last segment (None: the plain step)
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **{k: params[k] for k in rundir.EXPERIMENT_KEYS if k in params}, **subsets,
+        **leak_block(params), **subsets,
     }
     if len(s["commits"]) > 1:
         metrics["git_commits"] = s["commits"]  # resumed at other commits: all of them, first one first

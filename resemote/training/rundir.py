@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from resemote.io import write_json
+from resemote.training.spec import RunSpec
 
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "seconds")
 METRIC_FIELDS = (
@@ -24,8 +25,7 @@ METRIC_FIELDS = (
     "confusion_matrix", "test_loss", "train_seconds", "inference_ms_per_image", "device",
     "git_commit", "torch_version", "data_fingerprint", "finished_at",
 )
-# ... and, only where set, the leak experiment's (resemote.leakage): a run without them keeps its cell and id
-EXPERIMENT_KEYS = ("train_subset", "leak_test_fraction", "leak_copies")
+# ... and, only where set, the leak experiment's (`resemote.leakage.KEYS`): a run without them keeps its cell and id
 
 
 @dataclass
@@ -45,21 +45,12 @@ class Run:
 
     @property
     def leaked(self) -> bool:
-        return bool(experiment_settings(self.params).get("leak_test_fraction"))
+        return bool(self.spec.leak and self.spec.leak.leaks)
 
-
-def experiment_settings(params: dict) -> dict:
-    """The leak experiment's settings of a run that has them, normalised: a training subset of n images
-    (`train_subset`), a fraction of the test images leaked into training (`leak_test_fraction` > 0) and how
-    they were copied (`leak_copies`, 'as-is' by default; nothing when no image is leaked). {} for every
-    other run."""
-    out = {}
-    if params.get("train_subset"):
-        out["train_subset"] = int(params["train_subset"])
-    if float(params.get("leak_test_fraction") or 0) > 0:
-        out["leak_test_fraction"] = float(params["leak_test_fraction"])
-        out["leak_copies"] = params.get("leak_copies") or "as-is"
-    return out
+    @property
+    def spec(self) -> RunSpec:
+        """The run's specification, read back from its params.json."""
+        return RunSpec.from_params(self.params)
 
 
 def read_history(path: Path) -> list[dict]:

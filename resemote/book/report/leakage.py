@@ -26,7 +26,7 @@ from resemote import paper
 from resemote.leakage import PREDICTIONS, read_predictions, rescore_predictions
 from resemote.book.records import Entry
 from resemote.training.protocols import SUMMARIES
-from resemote.training.rundir import experiment_settings
+from resemote.leakage import leak_block
 from resemote.book.report.base import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
 
 LEAK_EXPERIMENTS = ("leakage", "leakage_copies", "leakage_fitted", "leakage_fitted_copies")  # *_copies: released-style
@@ -111,7 +111,7 @@ def _group(e: Entry) -> str:
     if e.synthetic:
         s = e.info.get("synthetic") or {}
         return f"synthetic stand-in ({SYNTHETIC_TAG}), {epochs}, {s.get('n_train')} training images"
-    x = experiment_settings(e.params)
+    x = leak_block(e.params)
     sub = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ", whole training split"
     proto = e.params.get("protocol", "paper")
     recipe = f", {SUMMARIES.get(proto, proto)}" if proto != "paper" else ""
@@ -123,7 +123,7 @@ def _budget(e: Entry) -> str:
     """A group in a few words, for a table cell: 'FER2013, 14 epochs, fit recipe, 1,000 images'."""
     if e.synthetic:
         return f"synthetic, {e.params.get('epochs')} epochs, {(e.info.get('synthetic') or {}).get('n_train')} images"
-    x = experiment_settings(e.params)
+    x = leak_block(e.params)
     proto = e.params.get("protocol", "paper")
     return (f"{TITLES.get(e.params.get('dataset'), '')}, {e.params.get('epochs')} epochs, "
             f"{'paper' if proto == 'paper' else proto} recipe, "
@@ -138,7 +138,7 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
     rows = []
     for exp in LEAK_EXPERIMENTS:
         for e in select(entries, experiment=exp):
-            m, x = e.metrics, experiment_settings(e.params)
+            m, x = e.metrics, leak_block(e.params)
             series = "released" if exp.endswith("_copies") else "as-is"
             if x.get("leak_copies", series) != series:
                 continue
@@ -427,8 +427,8 @@ def max_with_copies(share: float, clean: float) -> float:
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
     """The fractions of a group's planned leak runs that have not finished (nothing leaked counts as 0)."""
     es = [e for e in _leak_entries(entries) if _group(e) == group]
-    fin = {experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if e.finished}
-    return sorted({experiment_settings(e.params).get("leak_test_fraction", 0.0) for e in es if not e.finished} - fin)
+    fin = {leak_block(e.params).get("leak_test_fraction", 0.0) for e in es if e.finished}
+    return sorted({leak_block(e.params).get("leak_test_fraction", 0.0) for e in es if not e.finished} - fin)
 
 
 def leak_groups(entries: list[Entry]) -> list[str]:
@@ -447,7 +447,7 @@ def leak_plan_text(entries: list[Entry], present: bool) -> str:
     """What this build does about the real-data doses when none is waiting to be made (the commands table is empty):
     whether FER2013 is here to plan them, and which of the doses shown are recorded runs made elsewhere."""
     done = [e for e in _leak_entries(entries) if e.finished and not e.synthetic]
-    rec = sorted({f"{experiment_settings(e.params).get('leak_test_fraction', 0.0):.0%}" for e in done if e.recorded},
+    rec = sorted({f"{leak_block(e.params).get('leak_test_fraction', 0.0):.0%}" for e in done if e.recorded},
                  key=lambda f: float(f.rstrip("%")))
     shown = (f"The real-data doses shown above ({_and(rec)} leaked) are recorded runs, made elsewhere and named in "
              "their captions. " if rec else "")
