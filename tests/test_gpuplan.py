@@ -71,7 +71,7 @@ def test_a_run_predicted_not_to_finish_is_not_started():
     assert all(x["finish_s"] <= 40.0 for x in p["runs"])
     # with three side by side no C1 fits (42.9 s each) but the shorter, later cnn run does
     k3 = G.simulate(CAL, runs, 3, 40.0, SPLITS)
-    assert [x["id"] for x in k3["runs"]] == ["cnn-s0"] and k3["runs"][0]["finish_s"] == pytest.approx(19.8 * 1.1)
+    assert names(k3) == ["cnn-s0"] and k3["runs"][0]["finish_s"] == pytest.approx(19.8 * 1.1)
     # nothing fits: nothing starts
     assert G.plan(CAL, runs, 10.0, SPLITS)["runs"] == []
 
