@@ -1,4 +1,6 @@
-"""The package's layers, read from its imports (every import, also inside functions):
+"""The package's layers, read from its imports (every import, also inside functions, and every module named in a
+string: a 'resemote.x.y:Name' constant such as the dataset registry's, or the literal argument of
+`importlib.import_module`):
 
 - the library (the top-level modules, models/, data/, training/) imports nothing of the tools (analysis/,
   apps/), the book's machinery (book/) or the performance tools (perf/);
@@ -9,12 +11,14 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "resemote"
 TOOLS, BOOK, PERF, CLI = ("analysis", "apps"), ("book",), ("perf",), ("cli", "__main__")
+SPEC = re.compile(r"[A-Za-z_]\w*(\.\w+)+:[A-Za-z_]\w*")  # 'resemote.data.rafdb:RAFDB': module, then a name
 
 
 def modules(package: Path) -> dict[str, Path]:
@@ -27,12 +31,20 @@ def modules(package: Path) -> dict[str, Path]:
 
 
 def imports(name: str, f: Path, known: dict[str, Path]) -> set[str]:
-    """The package's modules `name` imports: `from a import b` names module a.b where there is one, else a."""
+    """The package's modules `name` imports: `from a import b` names module a.b where there is one, else a; a
+    string 'a.b:Name' (a registry entry, imported on first use) names module a.b, and so does the literal
+    argument of `importlib.import_module("a.b")` or `import_module("a.b")`."""
     pkg = name if f.name == "__init__.py" else name.rpartition(".")[0]
     top = next(iter(known)).split(".")[0]
     out: set[str] = set()
     for node in ast.walk(ast.parse(f.read_text())):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SPEC.fullmatch(node.value):
+            out.add(node.value.partition(":")[0])
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str)
+              and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) == "import_module"):
+            out.add(node.args[0].value)
+        elif isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
@@ -117,10 +129,17 @@ def test_each_subpackage_is_in_the_layer_its_name_says():
      "resemote.analysis.stats (tools) imports resemote.book.records (book)"),
     ({"leakage.py": "from resemote.training import loop\n", "training/loop.py": "import resemote.leakage\n"},
      "circle: resemote.leakage -> resemote.training.loop"),
+    ({"training/loop.py": 'LOADERS = {"records": "resemote.book.records:Records"}\n'},  # a registry string
+     "resemote.training.loop (library) imports resemote.book.records (book)"),
+    ({"training/loop.py": 'import importlib\ndef f():\n    return importlib.import_module("resemote.book.records")\n'},
+     "resemote.training.loop (library) imports resemote.book.records (book)"),
+    ({"leakage.py": 'from importlib import import_module\nstats = import_module("resemote.analysis.stats")\n'},
+     "resemote.leakage (library) imports resemote.analysis.stats (tools)"),
 ])
 def test_the_checker_finds_what_it_guards_against(tmp_path, planted, expected):
-    """On a miniature package: a library module importing the book, a tool importing the book lazily, and
-    two library modules importing each other are each reported."""
+    """On a miniature package: a library module importing the book (by an import statement, a 'module:Name'
+    string or `import_module`), a tool importing the book lazily, and two library modules importing each other
+    are each reported."""
     files = {"__init__.py": "", "leakage.py": "", "training/__init__.py": "", "training/loop.py": "",
              "analysis/__init__.py": "", "analysis/stats.py": "import resemote.training.loop\n",
              "book/__init__.py": "", "book/records.py": "import resemote.leakage\n", **planted}
