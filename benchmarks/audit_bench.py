@@ -138,7 +138,7 @@ def affectnet_one(n: int, workers: int | None) -> dict:
     stats (label file + existence checks), the cache build, then the audit from the warm cache."""
     import csv
     os.environ["RESEMOTE_CACHE"] = tempfile.mkdtemp(prefix="resemote-bench-cache-")
-    from resemote.data.audit import audit_dataset
+    from resemote.data.dataset_audit import audit_dataset
     from resemote.data.cache import decode
     from resemote.data.affectnet import AffectNet
     from resemote.analysis.stats import dataset_stats

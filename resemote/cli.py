@@ -40,7 +40,8 @@ def cmd_stats(a: argparse.Namespace) -> None:
 
 
 def cmd_audit(a: argparse.Namespace) -> None:
-    from resemote.data.audit import audit_dataset, format_audit
+    from resemote.data.audit import format_audit
+    from resemote.data.dataset_audit import audit_dataset
     r = audit_dataset(a.dataset, a.root, strict=a.strict)
     _print_json(r) if a.json else print(format_audit(r))
     if a.sheet:

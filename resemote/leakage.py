@@ -44,15 +44,16 @@ PREDICTION_FIELDS = ("index", "file", "label", "predicted", "leaked")
 
 # --- the audit, cached -----------------------------------------------------------------------------------------
 def cached_audit(name: str, root: str | Path, size: int = 64, progress: bool = True) -> dict:
-    """`resemote.data.audit.audit_dataset(name, root)`, computed once per decoded content and kept as JSON in
+    """`resemote.data.dataset_audit.audit_dataset(name, root)`, computed once per decoded content and kept as JSON in
     the cache folder (`$RESEMOTE_CACHE`): FER2013's takes about a minute on two cores, reading it back none."""
     from resemote.data import audit as A
+    from resemote.data.dataset_audit import decode_splits, is_posed
     from resemote.data.cache import cache_dir
     from resemote.io import write_json
-    title, arrays, refs, skipped, fps = A.decode_splits(name, root, size=size, progress=progress)
+    title, arrays, refs, skipped, fps = decode_splits(name, root, size=size, progress=progress)
     settings = (AUDIT_VERSION, A.THUMB, A.FINE, A.BLUR, A.NEAR_CORR, A.FINE_CORR, A.HASH_BITS, A.TABLES,
                 A.PER_BUCKET, A.KEY_FROM, A.MAX_HAMMING, A.SEED)
-    posed = A.is_posed(name)
+    posed = is_posed(name)
     if posed:  # only posed datasets' keys change with step 5: others' recorded audit keys stay valid
         settings += ("posed", A.POSED_FINE_CORR, A.POSED_MAX_RESIDUAL, A.RESIDUAL_BLOCK)
     key = hashlib.sha256(json.dumps([name, size, fps, settings]).encode()).hexdigest()[:16]

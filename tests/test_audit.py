@@ -10,7 +10,8 @@ from PIL import Image
 
 from layouts import make_rafdb
 from resemote.cli import main
-from resemote.data.audit import audit_arrays, audit_dataset, format_audit, worst_block_residual
+from resemote.data.audit import audit_arrays, format_audit, worst_block_residual
+from resemote.data.dataset_audit import audit_dataset
 from resemote.data.sheet import sample_pairs, write_pair_sheet
 from resemote.data.synthetic import EXPRESSIONS, draw_face, make_split
 from resemote.errors import ResEmoteError

@@ -31,13 +31,13 @@ ones (benchmarks/README.md): copies by JPEG q60, brightness/contrast, 64 -> 32 -
 mirroring are found in >= 99.8 % of cases at 100k images; harsher ones less often (contrast x1.3 with
 clipping 93 %, 64 -> 24 -> 64 resizing 95 %); distinct cartoon faces pass at ~4 in 10^7 pairs.
 
-`audit_arrays` works on arrays already in memory or memory-mapped (tests, benchmarks);
-`audit_dataset` decodes a dataset's splits through the cache first.
+`audit_arrays` works on arrays already in memory or memory-mapped (tests, benchmarks, ExpW's split);
+`resemote.data.dataset_audit.audit_dataset` decodes a dataset's splits, named, through the cache first. This
+module reads no dataset by name, so a loader may use it (module `dataset_audit` says why that matters).
 """
 from __future__ import annotations
 
 import hashlib
-import os
 from itertools import combinations
 from typing import Mapping, Sequence
 
@@ -365,44 +365,6 @@ def audit_arrays(splits: Mapping[str, np.ndarray], refs: Mapping[str, Sequence[s
         summary[f"within-{si}" if si == sj else f"{si}-{sj}"] += 1
         out.append({"a": where(i), "b": where(j), "kind": kind, "distance": dist})
     return {"pairs": out, "summary": summary, "images": {s: len(splits[s]) for s in names}}
-
-
-def decode_splits(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
-                  progress: bool = True) -> tuple[str, dict, dict, list[dict], dict]:
-    """Every split of a dataset decoded through the cache: (title, {split: images}, {split: refs}, skipped,
-    {split: content fingerprint}); damaged images are skipped and listed (or, with strict, an error)."""
-    from resemote.data import dataset_class
-    from resemote.data.cache import decode
-
-    cls = dataset_class(name)
-    arrays, refs, fingerprints, skipped, seen = {}, {}, {}, [], set()
-    for split in cls.splits:
-        ds = cls(root, split, strict=strict)
-        dec = decode(ds, size, progress=progress)
-        arrays[split], refs[split], fingerprints[split] = dec.images, dec.refs, dec.fingerprint
-        for s in dec.skipped:
-            if (s["path"], s["reason"]) not in seen:
-                seen.add((s["path"], s["reason"]))
-                skipped.append(s)
-        if getattr(ds, "kind", None) == "kaggle" and name == "fer2013":
-            break  # the later Kaggle FER2013 release has labels for train only
-    return cls.title, arrays, refs, skipped, fingerprints
-
-
-def is_posed(name: str) -> bool:
-    """Whether the dataset photographs one person many times in one pose (its loader says `posed = True`),
-    so that its near pairs must pass the stricter step 5."""
-    from resemote.data import dataset_class
-    return bool(getattr(dataset_class(name), "posed", False))
-
-
-def audit_dataset(name: str, root: str | os.PathLike, strict: bool = False, size: int = 64,
-                  progress: bool = True) -> dict:
-    """Decode every split of a dataset (through the cache) and audit it; damaged images are skipped and
-    listed under "skipped" (or, with strict, the first one is an error)."""
-    title, arrays, refs, skipped, _ = decode_splits(name, root, strict, size, progress)
-    result = audit_arrays(arrays, refs, progress=progress, posed=is_posed(name))
-    return {"dataset": title, **result, "skipped": skipped}
 
 
 def format_audit(d: dict, *, show: int = 20) -> str:

@@ -82,7 +82,7 @@ def dataset_sheet(name: str, root: str | os.PathLike, out: str | os.PathLike, au
                   seed: int = 0, kind: str = "near", where: str = "any", size: int = 64) -> list[int]:
     """Decode `name` at `size` (through the cache) and write the sheet of a seeded sample of `audit`'s pairs;
     returns the sampled indices. The dataset must be on disk: its loader says what it expected where not."""
-    from resemote.data.audit import decode_splits
+    from resemote.data.dataset_audit import decode_splits
     chosen = sample_pairs(audit["pairs"], n, seed, kind, where)
     if not chosen:
         raise ResEmoteError(f"{name}: the audit found no {kind} pairs ({where}) to draw into {out}")
@@ -111,7 +111,8 @@ def near_precision_record(name: str, root: str | os.PathLike, samples: Sequence[
     so the same pairs can be drawn again; `verdicts[sample name][pair index]`: a VERDICTS entry, or
     (entry, note). Each pair also says whether the dataset's own audit still flags it."""
     from resemote.data import dataset_class
-    from resemote.data.audit import audit_arrays, decode_splits, fine_features, is_posed, worst_block_residual
+    from resemote.data.audit import audit_arrays, fine_features, worst_block_residual
+    from resemote.data.dataset_audit import decode_splits, is_posed
     title, arrays, refs, _, _ = decode_splits(name, root, progress=False)
     labels = _labels(name, root, 64, list(arrays))
     general = audit_arrays(arrays, refs)
