@@ -1,7 +1,7 @@
 """The leak experiment where the network fits its training images: the `fit` recipe (dropout, flips, class weights
 and plateau rule off, the last epoch tested), its doses in the repository's plan, and the arithmetic from a fitted
 dose's recall to the leaked fraction that would print the paper's claim (`analysis.leak_inference`), as the book words
-it (`report.leakage`)."""
+it (`report.leak_section`)."""
 from __future__ import annotations
 
 import json
@@ -12,7 +12,7 @@ import torch
 
 from resemote.book import plan, records
 from resemote.analysis import leak_inference as I
-from resemote.book.report import leakage as L
+from resemote.book.report import leak_section as L
 from resemote.errors import ResEmoteError
 from resemote.models import create_model
 from resemote.training.protocols import PROTOCOLS

@@ -11,7 +11,7 @@ Every function here computes on numbers, plain rows or a points table; none read
 inference from measurements, never a result.
 
 The points table has one row per leak run and test subset (`POINT_COLUMNS`); the book builds it from its run
-index (`resemote.book.report.leakage.leak_points`) and words what this module computes.
+index (`resemote.book.report.leak_section.leak_points`) and words what this module computes.
 """
 from __future__ import annotations
 

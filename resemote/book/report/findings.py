@@ -25,7 +25,7 @@ from resemote.book.report.base import (CLASSES, DATASETS, REPO, SHORT_TITLES, TI
 from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
                                          count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
 from resemote.book.report.extra import load_agreement
-from resemote.book.report.leakage import TREND, clean_score, grid_table, leak_inference_table, leak_points
+from resemote.book.report.leak_section import TREND, clean_score, grid_table, leak_inference_table, leak_points
 from resemote.book.report.paper_tables import is_permutation
 from resemote.book.report.progress import progress_sentence
 from resemote.book.report.tables import cpu_epoch_estimate
@@ -333,7 +333,7 @@ def clean_accuracies(f: Findings, dataset: str = "fer2013") -> list[tuple[str, f
 
 
 def inference_table(f: Findings, dataset: str = "fer2013") -> pd.DataFrame:
-    """`analysis.leak_inference.leak_inference` over the records, as a table (`leakage.leak_inference_table`):
+    """`analysis.leak_inference.leak_inference` over the records, as a table (`leak_section.leak_inference_table`):
     every fitted dose's recall against `clean_accuracies`, to the paper's claim on `dataset`. Empty until a fitted
     dose is recorded."""
     claim = paper.RESEMOTENET_ACCURACY[dataset]
