@@ -291,12 +291,14 @@ def test_the_inference_grid_reads_its_inputs_from_the_records(tmp_path: Path):
     assert [l for l, _ in inf.recalls][0] == "released-style copies, measured" and \
         [l for l, _ in inf.recalls][-1] == "leaked as they are, measured"
     claim = 79.79
+    cells = report.grid_table(inf.grid)   # the grid holds numbers; its table words each cell
     for _, r in inf.grid.iterrows():
         if r["m"] > claim:
             assert r["F"] == pytest.approx((claim - r["c"]) / (r["m"] - r["c"]))
         else:
             assert pd.isna(r["F"])
-            assert r["cell"].startswith("no share prints it")
+            assert cells.loc[f"m = {r['m']:.2f}% ({r['m label']})", f"c = {r['c']:.2f}%: {r['c label']}"].startswith(
+                "no share prints it")
     shares = [(claim - c) / (m - c) for c in cs for m in ms if m > claim]
     copied = 400 / 3589
     text = report.inference_conclusions(inf)

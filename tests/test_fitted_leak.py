@@ -1,6 +1,7 @@
 """The leak experiment where the network fits its training images: the `fit` recipe (dropout, flips, class weights
-and plateau rule off, the last epoch tested), its doses in the repository's plan, and the book's arithmetic from a
-fitted dose's recall to the leaked fraction that would print the paper's claim."""
+and plateau rule off, the last epoch tested), its doses in the repository's plan, and the arithmetic from a fitted
+dose's recall to the leaked fraction that would print the paper's claim (`analysis.leak_inference`), as the book words
+it (`report.leak_section`)."""
 from __future__ import annotations
 
 import json
@@ -10,7 +11,8 @@ import pytest
 import torch
 
 from resemote.book import plan, records
-from resemote.book.report import leakage as L
+from resemote.analysis import leak_inference as I
+from resemote.book.report import leak_section as L
 from resemote.errors import ResEmoteError
 from resemote.models import create_model
 from resemote.training.protocols import PROTOCOLS
@@ -65,11 +67,11 @@ def test_the_repository_plan_has_the_fitted_doses_and_no_new_stand_in():
 
 def test_needed_fraction_mixes_back_to_the_claim():
     for c, m in ((53.86, 100.0), (58.0, 97.5), (66.0, 88.0)):
-        f = L.needed_fraction(79.79, c, m)
+        f = I.needed_fraction(79.79, c, m)
         assert f * m + (1 - f) * c == pytest.approx(79.79)
-    assert L.needed_fraction(79.79, 53.86, 100.0) == pytest.approx(25.93 / 46.14)
-    assert L.needed_fraction(79.79, 80.0, 95.0) == 0.0       # the clean score already reaches the claim
-    assert L.needed_fraction(79.79, 50.0, 79.0) is None      # recall below the claim: no fraction reaches it
+    assert I.needed_fraction(79.79, 53.86, 100.0) == pytest.approx(25.93 / 46.14)
+    assert I.needed_fraction(79.79, 80.0, 95.0) == 0.0       # the clean score already reaches the claim
+    assert I.needed_fraction(79.79, 50.0, 79.0) is None      # recall below the claim: no fraction reaches it
 
 
 def _points(train_acc: float, group: str) -> list[dict]:
@@ -85,14 +87,15 @@ def _points(train_acc: float, group: str) -> list[dict]:
 
 def test_the_inference_reads_only_fitted_groups():
     points = pd.DataFrame(_points(97.0, "fitted") + _points(43.0, "9 epochs"))
-    assert L.fitted_groups(points) == ["fitted"]
-    t = L.leak_inference(points, [("our best", 53.86), ("others' low end", 58.0)], 79.79)
+    assert I.fitted_groups(points) == ["fitted"]
+    t = L.leak_inference_table(I.leak_inference(points, [("our best", 53.86), ("others' low end", 58.0)], 79.79), 79.79)
     assert list(t["run"].unique()) == ["FAKE-fitted-0.5"] and list(t["c"]) == [53.86, 58.0]
     f = (79.79 - 53.86) / (96.0 - 53.86)
     assert t["F"].iloc[0] == pytest.approx(f)
     lo, hi = (79.79 - 53.86) / (97.0 - 53.86), (79.79 - 53.86) / (95.0 - 53.86)   # from m's interval 95-97
     assert t.iloc[0, 2] == f"{f:.0%} ({lo:.0%}-{hi:.0%})"
-    assert L.leak_inference(pd.DataFrame(_points(43.0, "9 epochs")), [("x", 50.0)], 79.79).empty
+    assert I.leak_inference(pd.DataFrame(_points(43.0, "9 epochs")), [("x", 50.0)], 79.79) == []
+    assert L.leak_inference_table([], 79.79).empty
 
 
 def test_the_leak_table_lists_the_clean_run_once():
@@ -109,17 +112,19 @@ def test_the_leak_table_lists_the_clean_run_once():
 
 def test_the_inference_grid_is_the_mixing_sum_in_every_cell():
     cleans, recalls = [("ours", 53.86), ("low", 58.0), ("high", 66.0)], [("copies", 56.96), ("as-is", 99.0)]
-    g = L.inference_grid(79.79, cleans, recalls)
+    g = I.inference_grid(79.79, cleans, recalls)
     assert len(g) == 6 and list(g["c"]) == [53.86, 53.86, 58.0, 58.0, 66.0, 66.0]
+    t = L.grid_table(g)
     for _, r in g.iterrows():
+        cell = t.loc[f"m = {r['m']:.2f}% ({r['m label']})", f"c = {r['c']:.2f}%: {r['c label']}"]
         if r["m"] == 99.0:     # F·m + (1 − F)·c = claim, F in (0, 1]
             assert r["F"] * r["m"] + (1 - r["F"]) * r["c"] == pytest.approx(79.79) and 0 < r["F"] <= 1
-            assert r["cell"] == f"{(79.79 - r['c']) / (99.0 - r['c']):.0%}"
+            assert cell == f"{(79.79 - r['c']) / (99.0 - r['c']):.0%}"
         else:                  # 56.96 <= 79.79: no share prints the claim
-            assert pd.isna(r["F"]) and r["cell"] == "no share prints it (m ≤ 79.79%)"
-    assert L.inference_grid(79.79, [("above", 80.0)], [("m", 99.0)])["cell"].iloc[0].startswith("none needed")
-    t = L.grid_table(g)
+            assert pd.isna(r["F"]) and cell == "no share prints it (m ≤ 79.79%)"
+    above = I.inference_grid(79.79, [("above", 80.0)], [("m", 99.0)])
+    assert pd.isna(above["F"].iloc[0]) and L.grid_table(above).iloc[0, 0].startswith("none needed")
     assert t.shape == (2, 3) and list(t.index) == ["m = 56.96% (copies)", "m = 99.00% (as-is)"]
     assert t.loc["m = 99.00% (as-is)", "c = 66.00%: high"] == f"{13.79 / 33.0:.0%}"     # (79.79-66)/(99-66) = 42%
-    assert L.recall_steps(56.96, 99.0) == pytest.approx([56.96, 67.47, 77.98, 88.49, 99.0])
-    assert L.max_with_copies(445 / 3589, 66.0) == pytest.approx(445 / 3589 * 100 + (1 - 445 / 3589) * 66.0)
+    assert I.recall_steps(56.96, 99.0) == pytest.approx([56.96, 67.47, 77.98, 88.49, 99.0])
+    assert I.max_with_copies(445 / 3589, 66.0) == pytest.approx(445 / 3589 * 100 + (1 - 445 / 3589) * 66.0)

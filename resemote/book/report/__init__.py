@@ -7,6 +7,8 @@ and dataset summaries the engine wrote, and the paper's claims from `resemote.pa
 - `figures`: training curves, confusion matrices, sample faces, duplicate pairs;
 - `claims`: the paper's claims with verdicts computed from real-data results;
 - `progress`: a long run recorded in progress: its curve so far, never a test score;
+- `leak_section`: clean-test scores, the leak dose-response experiment and the audit's copies, worded (the
+  inference from the leak experiment is computed in `resemote.analysis.leak_inference`, and only worded here);
 - `findings`: page one: the verdict, the findings in sentences, the claims grouped, one chart per accuracy claim.
 The chapters call these through this package (`from resemote.book import report; report.results_table(...)`).
 """
@@ -19,10 +21,12 @@ from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, 
                                         ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
 from resemote.book.report.figures import (confusion_grid, history_grid, images_here, matrix_figure, pairs_figure,
                                           plot_confusion, plot_history, sample_grid, sensitivity_figure)
-from resemote.book.report.leakage import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
-                                          LEAK_EXPERIMENTS, leak_groups, leak_plan_text, leak_points, leak_reading, leak_table,
-                                          load_near_precision, missing_fractions, near_precision_table, score_text)
-from resemote.book.report.leakage import grid_table, inference_grid, recall_steps
+from resemote.book.report.leak_section import (clean_cell, clean_counts_table, clean_score, dose_response_figure,
+                                               LEAK_EXPERIMENTS, leak_groups, leak_plan_text, leak_points, leak_reading,
+                                               leak_table, load_near_precision, missing_fractions, near_precision_table,
+                                               score_text)
+from resemote.book.report.leak_section import grid_table
+from resemote.analysis.leak_inference import inference_grid, recall_steps  # re-exported: the inference's own module
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
                                            count_findings, inference, inference_conclusions, inference_intro, inference_markdown,
                                            inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
@@ -124,7 +128,7 @@ __all__ = [
     "verdict_counts",
 ]
 __all__ += ["appendix_note", "coverage_lines", "page_folder", "run_label"]  # sources and the appendix on synthetic faces
-__all__ += [  # the leakage section (report/leakage.py)
+__all__ += [  # the leakage section (report/leak_section.py; the grid from analysis/leak_inference.py)
     "clean_cell",
     "clean_counts_table",
     "clean_score",

@@ -13,7 +13,7 @@ from resemote import paper
 from resemote.analysis.ferplus import AGREEMENT_RECORD, OUTCOMES, SCORE_FILE
 from resemote.book.records import Entry
 from resemote.book.report.base import CLASSES, NOT_RUN, PROFILE_ROWS, REPO, TITLES, accuracy_cell, runs_dir, select
-from resemote.book.report.leakage import CLEAN, clean_cell
+from resemote.book.report.leak_section import CLEAN, clean_cell
 
 OUTSIDE = ("ckplus", "jaffe")  # test sets only here
 SCORE_COMMAND = "resemote ferplus-score --checkpoint runs/<run> --fer2013 data/fer2013 --ferplus data/ferplus"
@@ -84,7 +84,7 @@ def outside_claims_table(entries: list[Entry], root: str | Path | None = None) -
 def ferplus_table(entries: list[Entry], datasets: list[dict] | None = None) -> pd.DataFrame:
     """FER+ (not in the paper): the released repository's claim and this companion's C1 per budget (the
     7-class mapping of the majority vote), with its accuracy on the clean test images (no copy in training or
-    validation; `report.leakage.clean_cell`) and the command that makes a missing run."""
+    validation; `report.leak_section.clean_cell`) and the command that makes a missing run."""
     claim = paper.RELEASED_README["ferplus"]
     rows = {"released repository's README (claim; 8 classes)": {"test accuracy (%)": f"{claim[0]:.2f}",
                                                                    CLEAN: "-", "command": ""}}

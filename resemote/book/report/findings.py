@@ -17,14 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 from resemote import paper
+from resemote.analysis.leak_inference import (FITTED, dose_trend, fitted_doses, fitted_recall, grid_recalls,
+                                              headline_doses, inference_grid, leak_inference, max_with_copies)
 from resemote.book.records import Entry
 from resemote.book.report.base import (CLASSES, DATASETS, REPO, SHORT_TITLES, TITLES, device_label, load_datasets,
                                        load_entries, runs_dir, select)
 from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
                                          count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
 from resemote.book.report.extra import load_agreement
-from resemote.book.report.leakage import (clean_score, fitted_groups, fitted_recall, grid_table, inference_grid,
-                                          leak_inference, leak_points, max_with_copies, recall_steps, FITTED)
+from resemote.book.report.leak_section import TREND, clean_score, grid_table, leak_inference_table, leak_points
 from resemote.book.report.paper_tables import is_permutation
 from resemote.book.report.progress import progress_sentence
 from resemote.book.report.tables import cpu_epoch_estimate
@@ -332,9 +333,11 @@ def clean_accuracies(f: Findings, dataset: str = "fer2013") -> list[tuple[str, f
 
 
 def inference_table(f: Findings, dataset: str = "fer2013") -> pd.DataFrame:
-    """`leakage.leak_inference` over the records: every fitted dose's recall against `clean_accuracies`, to the
-    paper's claim on `dataset`. Empty until a fitted dose is recorded."""
-    return leak_inference(leak_points(f.entries), clean_accuracies(f, dataset), paper.RESEMOTENET_ACCURACY[dataset])
+    """`analysis.leak_inference.leak_inference` over the records, as a table (`leak_section.leak_inference_table`):
+    every fitted dose's recall against `clean_accuracies`, to the paper's claim on `dataset`. Empty until a fitted
+    dose is recorded."""
+    claim = paper.RESEMOTENET_ACCURACY[dataset]
+    return leak_inference_table(leak_inference(leak_points(f.entries), clean_accuracies(f, dataset), claim), claim)
 
 
 def _leaky_retrained(dataset: str) -> tuple[str, str] | None:
@@ -403,12 +406,13 @@ def inference_sentence(f: Findings, dataset: str = "fer2013", link: bool = True)
 # --- the inference grid: F over a range of clean accuracies and recalls -------------------------------------------
 @dataclass
 class Inference:
-    """The leak inference's inputs, each from a record or `resemote.paper`, and its grid (`leakage.inference_grid`)."""
+    """The leak inference's inputs, each from a record or `resemote.paper`, and its grid
+    (`analysis.leak_inference.inference_grid`)."""
 
     claim: float
     cleans: list[tuple[str, float]]
     recalls: list[tuple[str, float]]      # the grid's columns: measured ends, what-ifs between
-    as_is: dict                           # `leakage.fitted_recall` row of the dose leaked as they are
+    as_is: dict                           # `leak_inference.fitted_recall` row of the dose leaked as they are
     released: dict | None                 # the same dose leaked as released-style copies, where recorded
     condition: tuple[str, str]            # what measured the released-style recall; why others' may be higher
     copied: float | None                  # share of test images with a copy in the official splits (0-1)
@@ -421,17 +425,14 @@ def inference(f: Findings, dataset: str = "fer2013") -> Inference | None:
     """The grid's inputs from the records: c from our best result through others' re-runs; m from the recall of
     released-style copies to that of images leaked as they are, in one fitted group (never mixed across budgets),
     with what-if recalls evenly between. None until a fitted dose leaked as they are is recorded."""
-    rec = fitted_recall(leak_points(f.entries))
-    as_is = next((r for r in rec if r["copies"] == "as-is"), None)
+    as_is, released = fitted_doses(fitted_recall(leak_points(f.entries)))
     cleans = clean_accuracies(f, dataset)
     if as_is is None or not cleans:
         return None
-    released = next((r for r in rec if r["group"] == as_is["group"] and r["copies"] == "released"), None)
     ends = {as_is["m"]: "leaked as they are, measured"}
     if released:
         ends[released["m"]] = "released-style copies, measured"
-    steps = recall_steps(min(ends), max(ends)) if len(ends) > 1 else list(ends)
-    recalls = [(ends.get(m, "what-if, between the two"), m) for m in steps]
+    recalls = grid_recalls(ends, "what-if, between the two")
     claim = paper.RESEMOTENET_ACCURACY[dataset]
     c = (f.summary(dataset) or {}).get("clean_test") or {}
     best = best_result(f, dataset)
@@ -514,21 +515,16 @@ def inference_markdown(f: Findings, dataset: str = "fer2013") -> tuple[str, pd.D
 
 def _leak_sentence(f: Findings) -> str | None:
     points = leak_points(f.entries)
-    p = points[(~points["synthetic"].astype(bool)) & (points["copies"] == "as-is") & (points["subset"] == "all")]
-    if not len(p):
-        return None
     # a group where the network fitted its training images says what a leak does; else the one with most doses
-    fitted = fitted_groups(points)
-    pool = p[p["group"].isin(fitted)] if p["group"].isin(fitted).any() else p
-    group = pool.groupby("group")["fraction"].nunique().idxmax()
-    q = p[p["group"] == group].sort_values("fraction")
+    q = headline_doses(points)
+    if not len(q):
+        return None
+    group = q["group"].iloc[0]
     if q["fraction"].nunique() < 2 or not (q["fraction"] == 0).any():
         return None
     doses = _and([f"{x:.0%}" for x in q["fraction"]])
     accs = _and([f"{a:.2f}%" for a in q["accuracy"]])
-    steps = q["accuracy"].diff().dropna()
-    trend = ("it rose with every larger dose" if (steps > 0).all() else
-             "it fell with every larger dose" if (steps < 0).all() else "it did not rise steadily with the dose")
+    trend = TREND[dose_trend(list(q["accuracy"]))]
     ids = set(q["run"])
     train = [e.run.history[-1]["train_acc"] * 100 for e in f.entries
              if e.id in ids and e.run and e.run.history]
@@ -549,7 +545,7 @@ def _leak_sentence(f: Findings) -> str | None:
     if train:
         lo, hi = min(train), max(train)
         s += f". Training accuracy ended at {lo:.1f}" + (f"-{hi:.1f}%" if round(hi, 1) != round(lo, 1) else "%")
-        if hi < 90:
+        if hi < FITTED:
             s += (": the network had not fitted its own training images, so it could not yet profit from having "
                   "seen a test image; these doses do not show what leakage does to a fitted network")
     return s + f" ({_doc('audit', 'Audit')})."

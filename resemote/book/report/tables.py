@@ -115,10 +115,10 @@ def results_table(entries: list[Entry], experiment: str = "table3", config: str 
     """Test accuracy (%) per dataset: the paper's claim; this companion on the real data with the paper's
     protocol and with the reduced budget (live and recorded runs, and their difference where both exist);
     and, on its own row, the synthetic stand-in. Below each of ours, the same runs on the clean test images
-    only (no copy in training or validation; `report.leakage.clean_cell`, re-scored against `datasets`' audits
+    only (no copy in training or validation; `report.leak_section.clean_cell`, re-scored against `datasets`' audits
     where a run did not write it). `synthetic`: False, the claim and real-data rows only; True, the stand-in
     rows only; None, both."""
-    from resemote.book.report.leakage import CLEAN as clean, clean_cell
+    from resemote.book.report.leak_section import CLEAN as clean, clean_cell
     rows = {"ResEmoteNet, paper's claim (Roy et al. 2024)":
             {TITLES[d]: f"{paper.RESEMOTENET_ACCURACY[d]:.2f}" for d in DATASETS}} if synthetic is not True else {}
     for p, label in PROFILE_ROWS.items() if synthetic is not True else ():
@@ -138,11 +138,11 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
                    substitutes: tuple[str, ...] = ("fer2013",), synthetic: bool | None = None) -> pd.DataFrame:
     """Table IV: the paper's accuracy and 'loss' per configuration beside ours (accuracy %, test
     cross-entropy) on the real data (per profile, each with its accuracy on the clean test images only:
-    `report.leakage.clean_cell`) and, separately, on the synthetic stand-in. Each dataset of `substitutes` gets its
+    `report.leak_section.clean_cell`) and, separately, on the synthetic stand-in. Each dataset of `substitutes` gets its
     own column (paper protocol; 'not run' until it has run), labelled as standing in for the
     paper's RAF-DB: it never fills RAF-DB's. `synthetic`: False, the paper's and real-data columns only; True,
     the configurations and the stand-in's columns only; None, all."""
-    from resemote.book.report.leakage import clean_cell
+    from resemote.book.report.leak_section import clean_cell
     rows = []
     # Every substitute has its column, run or not (a missing result shows as missing; `ablation_substitute_note`
     # says what makes it), so that the chapter's promise of a FER2013 column holds in every build.
@@ -410,7 +410,7 @@ def metrics_table(run: Run) -> pd.DataFrame:
 
 def _subset_rows(m: dict) -> list[tuple[str, str]]:
     """metrics_table's rows for the clean test images and, in the leak experiment, the leaked ones."""
-    from resemote.book.report.leakage import score_text
+    from resemote.book.report.leak_section import score_text
     rows = [("clean test images: accuracy (%)", score_text(m.get("clean_test"), n_of=True)
              if m.get("clean_test") else "not computed (run made before clean-test figures were written)")]
     if m.get("leak"):

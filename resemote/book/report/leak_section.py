@@ -1,4 +1,6 @@
-"""Leakage in the book: the clean-test figure of every result cell, and the leak dose-response experiment.
+"""The book's leakage section, worded: the clean-test figure of every result cell, the leak dose-response
+experiment's tables, figures and readings, and the audit's copy counts. It formats; the inference drawn from the
+leak experiment is computed in `resemote.analysis.leak_inference`, and the leaking itself is `resemote.leakage`'s.
 
 - `clean_score` / `clean_cell`: a run's accuracy on the test images with no copy in training or validation,
   as the run wrote it (metrics.json `clean_test`), else re-scored from its `test_predictions.csv` against a
@@ -9,9 +11,10 @@
   released-style copies), each labelled with its data, budget, recipe, training subset and copies; the
   fraction-0 run of a series is its clean run. Leaked runs appear nowhere else (`base.select` leaves them out
   of every other selection).
-- `leak_inference`: from a fitted dose's measured recall of its leaked images (m) and a clean accuracy (c), the
-  leaked fraction F = (claim - c) / (m - c) that would print the paper's claim: arithmetic on measurements,
-  labelled as such, never a result.
+- `leak_inference_table`, `grid_table`: the inference `resemote.analysis.leak_inference` draws from a fitted dose's
+  measured recall of its leaked images (m) and a clean accuracy (c), the leaked fraction F = (claim - c) / (m - c)
+  that would print the paper's claim, as tables: arithmetic on measurements, labelled as such, never a result.
+- `clean_counts_table`, `load_near_precision`, `near_precision_table`: the audit's copies of test images.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from resemote import paper
+from resemote.analysis.leak_inference import FITTED, POINT_COLUMNS, dose_trend
 from resemote.leakage import PREDICTIONS, read_predictions, rescore_predictions
 from resemote.book.records import Entry
 from resemote.training.protocols import SUMMARIES
@@ -156,8 +160,7 @@ def leak_points(entries: list[Entry]) -> pd.DataFrame:
                              "subset": name, "accuracy": s["accuracy"] * 100, "low": s["ci95"][0] * 100,
                              "high": s["ci95"][1] * 100, "n": s["n"], "run": e.id, "recorded": e.recorded,
                              "dataset": m["dataset"], "train_acc": train_acc, "epochs": len(hist)})
-    return pd.DataFrame(rows, columns=["group", "budget", "synthetic", "copies", "fraction", "subset", "accuracy", "low", "high",
-                                       "n", "run", "recorded", "dataset", "train_acc", "epochs"])
+    return pd.DataFrame(rows, columns=POINT_COLUMNS)
 
 
 def leak_table(points: pd.DataFrame) -> pd.DataFrame:
@@ -219,6 +222,10 @@ def dose_response_figure(points: pd.DataFrame, group: str, missing: list[float] 
     return fig
 
 
+TREND = {"rising": "it rose with every larger dose", "falling": "it fell with every larger dose",  # `dose_trend`
+         "unsteady": "it did not rise steadily with the dose"}
+
+
 def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -251,11 +258,7 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
         text = (f"Leaking {_and(names)} of the test images into training {how} moved the accuracy on all test "
                 f"images from {b:.2f}% (nothing leaked) to {moved}")
         if len(fs) > 1:
-            seq = [b] + [r["accuracy"] for r in alls]
-            steps = [y - x for x, y in zip(seq, seq[1:])]
-            text += (": it rose with every larger dose" if all(d > 0 for d in steps) else
-                     ": it fell with every larger dose" if all(d < 0 for d in steps) else
-                     ": it did not rise steadily with the dose")
+            text += ": " + TREND[dose_trend([b] + [r["accuracy"] for r in alls])]
         out.append(text + ".")
         leaked, clean = [pct(f, "leaked") for f in fs], [pct(f, "clean") for f in fs]
         seen_better = all(row(f, "leaked") is not None and row(f, "clean") is not None
@@ -298,9 +301,6 @@ def leak_reading(points: pd.DataFrame, group: str) -> str:
 SEEDS = ("; but each interval is the test set's bootstrap of one run, and with one seed per dose the spread from "
          "seed to seed is not measured, so a dose told apart this way may still be within what another seed gives")
 
-FITTED = 90.0  # % of its own training images right in its last epoch: below it, a network has not fitted them
-
-
 def _fit_sentence(q: pd.DataFrame) -> str:
     """How far the series' runs had fitted their training images (leaked ones included), from the training accuracy
     of each run's last epoch: a leak is recalled only once the network fits what it trained on."""
@@ -321,107 +321,49 @@ def _fit_sentence(q: pd.DataFrame) -> str:
     return text + ": the network had fitted its training images, the leaked ones among them."
 
 
-def fitted_groups(points: pd.DataFrame) -> list[str]:
-    """The real-data groups whose every run classified at least `FITTED`% of its own training images in its last
-    epoch: those where a leaked image can be recalled, so the only ones a recall is read from."""
+def leak_inference_table(rows: list[dict], claim: float) -> pd.DataFrame:
+    """`leak_inference`'s rows for a reader: per clean accuracy c and fitted dose, c with its label, the recall m with
+    its interval, n and kind of copy, and the leaked fraction F for `claim` with the range m's interval gives (or
+    why there is none); then F, c, m, copies and run as they are. An inference from measurements, not a result."""
     out = []
-    for g, q in points[~points["synthetic"].astype(bool)].groupby("group", sort=True):
-        runs = q[q["subset"] == "all"]
-        if len(runs) and runs["train_acc"].notna().all() and (runs["train_acc"] >= FITTED).all():
-            out.append(g)
-    return out
-
-
-def fitted_recall(points: pd.DataFrame) -> list[dict]:
-    """Per fitted group and kind of copy, the accuracy on the leaked test images (the recall m, %) of its run with
-    the largest fraction leaked: {group, copies, fraction, m, low, high, n, run}."""
-    out = []
-    for g in fitted_groups(points):
-        q = points[(points["group"] == g) & (points["subset"] == "leaked")]
-        for copies, r in q.groupby("copies", sort=True):
-            r = r.sort_values("fraction").iloc[-1]
-            out.append({"group": g, "copies": copies, "fraction": r["fraction"], "m": r["accuracy"],
-                        "low": r["low"], "high": r["high"], "n": int(r["n"]), "run": r["run"]})
-    return out
-
-
-def needed_fraction(claim: float, clean: float, recall: float) -> float | None:
-    """The fraction F of the test images that, recalled at `recall` % while the rest score `clean` %, prints
-    `claim` %: F * recall + (1 - F) * clean = claim. 0 where clean already reaches the claim; None where no
-    fraction can (recall not above the claim)."""
-    if clean >= claim:
-        return 0.0
-    if recall <= claim:
-        return None
-    return (claim - clean) / (recall - clean)
-
-
-def leak_inference(points: pd.DataFrame, cleans: list[tuple[str, float]], claim: float) -> pd.DataFrame:
-    """For each clean accuracy c (label, %) and each measured recall m of a fitted dose, the leaked fraction that
-    turns c into `claim`, with the range m's 95% interval gives. An inference from measurements, not a result."""
-    rows = []
-    for r in fitted_recall(points):
+    for r in rows:
         how = "as they are" if r["copies"] == "as-is" else "as released-style copies"
-        for label, c in cleans:
-            f, lo, hi = (needed_fraction(claim, c, m) for m in (r["m"], r["high"], r["low"]))
-            text = ("none: c reaches the claim" if f == 0 else "none: m is at or below the claim" if f is None
-                    else f"{f:.0%}" + (f" ({lo:.0%}-{hi:.0%})" if lo is not None and hi is not None and
-                                       round(lo, 2) != round(hi, 2) else ""))
-            rows.append({"clean accuracy c (%)": f"{c:.2f}: {label}",
-                         "recall of leaked images m (%)": f"{r['m']:.2f} ({r['low']:.2f}-{r['high']:.2f}; "
-                                                          f"n={r['n']:,}), leaked {how}",
-                         f"leaked fraction for {claim:.2f}%": text, "F": f, "c": c, "m": r["m"],
-                         "copies": r["copies"], "run": r["run"]})
-    return pd.DataFrame(rows)
+        f, lo, hi = r["F"], r["F low"], r["F high"]
+        text = ("none: c reaches the claim" if f == 0 else "none: m is at or below the claim" if f is None
+                else f"{f:.0%}" + (f" ({lo:.0%}-{hi:.0%})" if lo is not None and hi is not None and
+                                   round(lo, 2) != round(hi, 2) else ""))
+        out.append({"clean accuracy c (%)": f"{r['c']:.2f}: {r['c label']}",
+                    "recall of leaked images m (%)": f"{r['m']:.2f} ({r['low']:.2f}-{r['high']:.2f}; "
+                                                     f"n={r['n']:,}), leaked {how}",
+                    f"leaked fraction for {claim:.2f}%": text, "F": f, "c": r["c"], "m": r["m"],
+                    "copies": r["copies"], "run": r["run"]})
+    return pd.DataFrame(out)
 
 
 NO_SHARE = "no share prints it"   # a grid cell where F = (claim - c) / (m - c) has no value in (0, 1]
 
 
-def recall_steps(low: float, high: float, steps: int = 4) -> list[float]:
-    """`steps` + 1 recalls (%) evenly spaced from `low` to `high`, both measured: the grid's columns between them
-    are what-ifs, not measurements."""
-    if steps < 1 or high <= low:
-        return sorted({low, high})
-    return [low + (high - low) * k / steps for k in range(steps + 1)]
-
-
-def inference_grid(claim: float, cleans: list[tuple[str, float]], recalls: list[tuple[str, float]]) -> pd.DataFrame:
-    """F = (claim - c) / (m - c) for every clean accuracy c (label, %) and every recall m of leaked test images
-    (label, %): the share of the test images that, recognised at m while the rest score c, prints `claim`. One row
-    per pair: c label, c, m label, m, F (None where no share in (0, 1] prints the claim) and `cell`, the text a
-    table shows ('57%', or why there is none). Arithmetic on measurements: an inference, never a result."""
-    rows = []
-    for cl, c in cleans:
-        for ml, m in recalls:
-            f = needed_fraction(claim, c, m)
-            if f is not None and 0 < f <= 1:
-                cell = f"{f:.0%}"
-            elif f == 0:
-                f, cell = None, f"none needed: c is at or above {claim:.2f}%"
-            else:
-                f, cell = None, f"{NO_SHARE} (m ≤ {claim:.2f}%)"
-            rows.append({"c label": cl, "c": c, "m label": ml, "m": m, "F": f, "cell": cell})
-    return pd.DataFrame(rows, columns=["c label", "c", "m label", "m", "F", "cell"])
+def grid_cell(f: float | None, c: float, claim: float) -> str:
+    """One cell of the grid (`inference_grid`'s F for clean accuracy c): '57%', or why no share prints `claim`."""
+    if f is not None and not pd.isna(f):
+        return f"{f:.0%}"
+    if c >= claim:
+        return f"none needed: c is at or above {claim:.2f}%"
+    return f"{NO_SHARE} (m ≤ {claim:.2f}%)"
 
 
 def grid_table(grid: pd.DataFrame) -> pd.DataFrame:
-    """The grid for a reader: one row per recall m, one column per clean accuracy c (few, so it stays narrow),
-    each cell F or why there is none."""
+    """The grid (`inference_grid`) for a reader: one row per recall m, one column per clean accuracy c (few, so it
+    stays narrow), each cell F or why there is none (`grid_cell`)."""
     if not len(grid):
         return pd.DataFrame()
-    t = grid.assign(row=[f"m = {m:.2f}%" + (f" ({l})" if l else "") for l, m in zip(grid["m label"], grid["m"])],
+    t = grid.assign(cell=[grid_cell(f, c, claim) for f, c, claim in zip(grid["F"], grid["c"], grid["claim"])],
+                    row=[f"m = {m:.2f}%" + (f" ({l})" if l else "") for l, m in zip(grid["m label"], grid["m"])],
                     col=[f"c = {c:.2f}%: {l}" for l, c in zip(grid["c label"], grid["c"])])
     out = t.pivot(index="row", columns="col", values="cell")
     out = out.loc[list(dict.fromkeys(t["row"])), list(dict.fromkeys(t["col"]))]
     out.index.name, out.columns.name = "recall of leaked images m", None
     return out
-
-
-def max_with_copies(share: float, clean: float) -> float:
-    """The most a model scoring `clean` % on unseen images can print when a `share` (0-1) of the test images have a
-    copy in training and every one of them is answered right (recall 100%, the most generous case)."""
-    return share * 100 + (1 - share) * clean
 
 
 def missing_fractions(entries: list[Entry], group: str) -> list[float]:
