@@ -243,11 +243,11 @@ class LeakExperiment:
         return out
 
     def short_label(self) -> str:
-        """'7,000-image subset, leak 10% copies': the experiment in a table's few words."""
+        """'7,000-image subset leak 10% copies': the experiment in a source line's few words."""
         parts = [f"{self.train_subset:,}-image subset"] if self.train_subset else []
         if self.leaks:
             parts.append(f"leak {self.leak_test_fraction:.0%}" + (" copies" if self.leak_copies == "released" else ""))
-        return ", ".join(parts)
+        return " ".join(parts)
 
     def cli_args(self) -> list[str]:
         """The `resemote train` options that set it."""
@@ -260,6 +260,45 @@ class LeakExperiment:
         """About the images a run trains on each epoch: at most the subset of the training split, plus the
         leaked test images."""
         return min(n_train, self.train_subset or n_train) + round(self.leak_test_fraction * n_test)
+
+
+def training_data(data: dict, spec, progress: bool = False) -> dict:
+    """`data` (`resemote.data.splits.load_splits`) as run `spec` (a `RunSpec`) trains on it: unchanged, or cut
+    and leaked by its leak experiment's block (`apply`; then `data["leaked"]` names the leaked test images)."""
+    if not spec.leak:
+        return data
+    return apply(data, spec.dataset, spec.root, **spec.experiment(), seed=spec.seed, image_size=spec.image_size,
+                 progress=progress)
+
+
+def split_sizes(data: dict) -> dict[str, int]:
+    """The images of each split a run saw, and how many leaked test images its training split holds."""
+    out = {k: int(len(data[k][1])) for k in ("train", "val", "test")}
+    if data.get("leaked"):
+        out["leaked_into_train"] = len(data["leaked"])
+    return out
+
+
+def training_counts(train: dict[str, int], test: dict[str, int], experiment: dict) -> tuple[int | None, int]:
+    """(subset, leaked): the training images a run with the leak `experiment`'s settings keeps of a training split
+    with these class counts (None: all of them) and the test images it adds, each class cut as `apply` cuts it
+    (its share rounded)."""
+    from resemote.data.splits import held_counts
+    x, n_train = LeakExperiment.from_params(experiment), sum(train.values())
+    if x is None:
+        return None, 0
+    subset = None
+    if x.train_subset and 0 < x.train_subset < n_train:
+        subset = sum(held_counts(train, x.train_subset / n_train).values())
+    return subset, sum(held_counts(test, x.leak_test_fraction).values())
+
+
+def trained_on(params: dict) -> tuple[int | None, int]:
+    """(subset, leaked) from a finished run's params.json: its training subset (None: the whole split) and the
+    test images leaked into it."""
+    n = params.get("split_sizes") or {}
+    leaked = int(n.get("leaked_into_train", 0))
+    return (int(n["train"]) - leaked if params.get("train_subset") else None), leaked
 
 
 def leak_block(params: dict) -> dict:

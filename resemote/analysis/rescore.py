@@ -11,7 +11,7 @@ from resemote.env import resolve_device
 from resemote.errors import ResEmoteError
 from resemote.evaluation import predict
 from resemote.io import write_json
-from resemote.leakage import PREDICTIONS, apply, test_subsets, write_predictions
+from resemote.leakage import PREDICTIONS, test_subsets, training_data, write_predictions
 from resemote.pipeline import DeviceImages
 from resemote.training.rundir import load_run
 
@@ -47,9 +47,8 @@ def rescore_run(run_dir: str | Path, root: str | Path | None = None, device: str
     if abs(acc - m["test_accuracy"]) > 0.5 / len(y):
         raise ResEmoteError(f"{run_dir}: its weights give test accuracy {acc:.4f} here, the run recorded "
                             f"{m['test_accuracy']:.4f}; nothing written")
-    x = run.spec.leak  # the leak experiment's test images, leaked again exactly as the run leaked them
-    leaked = apply(data, p["dataset"], root, **x.as_params(), seed=p["seed"], image_size=p["image_size"],
-                   )["leaked"] if x and x.leaks else {}
+    # the leak experiment's test images, leaked again exactly as the run leaked them
+    leaked = training_data(data, run.spec.with_(root=str(root))).get("leaked") or {}
     write_predictions(run_dir / PREDICTIONS, data["test_refs"], y, pred, leaked)
     m = {**m, **test_subsets(p["dataset"], root, data["test_refs"], y, pred, leaked, p["image_size"], progress)}
     write_json(run_dir / "metrics.json", m)

@@ -11,7 +11,7 @@ How it is computed (and shown with the number):
 `resemote bench --device cuda` on the T4 itself measures the real rate (benchmarks/README.md).
 
 The training images counted are the ones the run trains on: the leak experiment's stratified subset plus the test
-images it leaks, not the whole split (`resemote.book.plan.training_images`). A run page executed before that was
+images it leaks, not the whole split (`RunSpec.training_images`). A run page executed before that was
 counted right has its estimate recomputed from the run's own `params.json` when the book is staged
 (`restate_page`), and says so.
 """
@@ -22,6 +22,9 @@ import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from resemote.data.splits import held_counts as _held
+from resemote.leakage import trained_on, training_counts
 
 T4_FP32_TFLOPS = 8.1           # NVIDIA Tesla T4 datasheet, peak single precision
 UTILISATION = (0.2, 0.5)       # assumed share of that peak sustained (low, high); not measured
@@ -86,23 +89,14 @@ def _estimate(config: str, image_size: int, epochs: int, n_train: int, n_val: in
     return T4Estimate(config, image_size, epochs, n_train, n_val, n_test, fwd / 1e9, total / 1e15, hours, **extra)
 
 
-def _held(counts: dict[str, int], fraction: float) -> dict[str, int]:
-    """Per class, how many images `resemote.data.stratified_split` holds out of a split with these class counts."""
-    import numpy as np
-    from resemote.data import stratified_split
-    names = list(counts)
-    labels = np.repeat(np.arange(len(names)), [counts[c] for c in names])
-    held = labels[stratified_split(labels, fraction, 0)[1]]  # the counts do not depend on the seed
-    return {c: int((held == i).sum()) for i, c in enumerate(names)}
 
 
 def t4_estimate(config: str, splits: dict[str, dict[str, int]], epochs: int, image_size: int = 64,
-                train_subset: int | None = None, leak_test_fraction: float = 0.0,
-                leak_copies: str | None = None) -> T4Estimate:
+                **experiment) -> T4Estimate:
     """The estimate for `epochs` of `config` on a dataset whose per-split class counts are `splits` (as
     `resemote.analysis.stats.dataset_stats` gives them); no validation split: VAL_FRACTION of train is carved out.
-    The leak experiment's settings (`PlannedRun.experiment()`) count what the run trains on: at most
-    `train_subset` training images plus `leak_test_fraction` of the test images (`leak_copies` costs the same)."""
+    `experiment`: the leak experiment's settings (`RunSpec.experiment()`), which decide what the run trains on
+    (`resemote.leakage.training_counts`)."""
     # per class, cut by the very function the loaders and resemote.leakage cut with (each class's share rounded),
     # so that the counts are the run's own, not a rounding of the totals
     train = {c: int(k) for c, k in splits.get("train", {}).items()}
@@ -113,10 +107,7 @@ def t4_estimate(config: str, splits: dict[str, dict[str, int]], epochs: int, ima
         carved = _held(train, VAL_FRACTION)
         n_val, train = sum(carved.values()), {c: k - carved[c] for c, k in train.items()}
     n_train, n_test = sum(train.values()), sum(test.values())
-    subset = None
-    if train_subset and 0 < int(train_subset) < n_train:
-        subset = sum(_held(train, int(train_subset) / n_train).values())
-    leaked = sum(_held(test, float(leak_test_fraction or 0)).values())
+    subset, leaked = training_counts(train, test, experiment)
     return _estimate(config, image_size, epochs, (subset or n_train) + leaked, n_val, n_test, subset=subset,
                      leaked=leaked)
 
@@ -127,8 +118,7 @@ def estimate_from_params(params: dict) -> T4Estimate | None:
     n = params.get("split_sizes")
     if not n or not all(k in n for k in ("train", "val", "test")):
         return None
-    leaked = int(n.get("leaked_into_train", 0))
-    subset = int(n["train"]) - leaked if params.get("train_subset") else None
+    subset, leaked = trained_on(params)
     return _estimate(params["config"], int(params.get("image_size", 64)), int(params["epochs"]), int(n["train"]),
                      int(n["val"]), int(n["test"]), subset=subset, leaked=leaked)
 

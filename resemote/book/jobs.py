@@ -54,7 +54,7 @@ def run_title(w: Workflow, rid: str) -> str:
     from resemote.data.classes import TITLES
     from resemote.book.records import SYNTHETIC_TAG
     r = w.by_id[rid]
-    leak, leaks = (r.spec.leak.label(), r.spec.leak.leaks) if r.spec.leak else ("", False)
+    leak, leaks = r.spec.experiment_label(), r.spec.leaks
     if r.synthetic:
         return (f"Run {r.id}: {r.config} on synthetic faces ({SYNTHETIC_TAG}; stand-in for "
                 f"{', '.join(TITLES[d] for d in r.stands_in_for)})"

@@ -20,7 +20,6 @@ import yaml
 
 from resemote.book import ROOT
 from resemote.errors import ResEmoteError
-from resemote.leakage import LeakExperiment
 from resemote.training.spec import RunSpec
 
 REAL_PROFILES = ("paper", "reduced")
@@ -87,7 +86,7 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
     and per config and dataset (`<profile>: {C1: {ferplus: {...}}}`), vary settings (`vary: {batch_size:
     [16, 32]}`: one run per value), and name the real-data profiles it runs under (`profiles: [paper]`;
     default both): a present dataset gets no run of an experiment that does not run under the chosen profile.
-    Test images may be leaked into training (`leak_test_fraction`) only in an experiment marked `leak: true`:
+    Test images may be leaked into training only in an experiment marked `leak: true`:
     any other experiment fills a reproduction cell, and asking it to leak is refused."""
     if profile not in plan["profiles"]:
         raise ValueError(f"unknown profile {profile!r}: expected one of {', '.join(plan['profiles'])}")
@@ -104,19 +103,18 @@ def resolve(plan: dict, present: set[str] | frozenset[str], profile: str = "pape
                 over = {k: v for k, v in over.items() if k not in exp["datasets"]}
                 prof = {**plan["profiles"][prof_name], **over, **own, **dict(zip(vary, values))}
                 synth = prof.get("synthetic") if prof_name == "demo" else None
-                if float(prof.get("leak_test_fraction") or 0) > 0 and not exp.get("leak"):
-                    raise ResEmoteError(
-                        f"runs.yml: experiment {exp_name} asks to leak test images into training "
-                        f"(leak_test_fraction {prof['leak_test_fraction']}); only an experiment marked `leak: true` "
-                        f"may, never one that fills a reproduction cell")
                 for seed in prof.get("seeds", [0]):
-                    r = PlannedRun(RunSpec(
-                        dataset="fer2013" if synth else dataset, config=config,
-                        protocol=prof.get("protocol", "paper"), epochs=int(prof["epochs"]),
-                        batch_size=int(prof["batch_size"]), lr=prof.get("lr"), seed=int(seed),
-                        image_size=int(prof.get("image_size", 64)), leak=LeakExperiment.from_params(prof),
-                        root=repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset),
-                        device=prof.get("device", "auto"), synthetic=dict(synth) if synth else None), prof_name)
+                    # the profile's settings (and an experiment's block, where it sets one) as one spec
+                    spec = RunSpec.from_params({
+                        **prof, "dataset": "fer2013" if synth else dataset, "config": config, "seed": int(seed),
+                        "root": repo_relative(runs_dir / "_data" / synthetic_name(synth) if synth else data_dir / dataset),
+                        "synthetic": dict(synth) if synth else None})
+                    if spec.leaks and not exp.get("leak"):
+                        raise ResEmoteError(
+                            f"runs.yml: experiment {exp_name} asks to leak test images into training "
+                            f"({spec.experiment_label(short=True)}); only an experiment marked `leak: true` may, "
+                            f"never one that fills a reproduction cell")
+                    r = PlannedRun(spec, prof_name)
                     r = runs.setdefault(r.id, r)
                     if exp_name not in r.experiments:
                         r.experiments.append(exp_name)
@@ -141,18 +139,11 @@ def papermill_command(r: PlannedRun, runs_dir: str = "runs") -> str:
     return f"papermill notebooks/train.ipynb {runs_dir}/_pages/{r.id}.ipynb {args}"
 
 
-def training_images(r: PlannedRun, split_sizes: dict[str, int]) -> int:
-    """The images run `r` trains on each epoch: the training split, or the leak experiment's subset of it
-    plus the test images it leaks."""
-    train, test = split_sizes.get("train", 0), split_sizes.get("test", 0)
-    return r.spec.leak.training_images(train, test) if r.spec.leak else train
-
-
 def estimate_seconds(r: PlannedRun, split_sizes: dict[str, int], seconds_per_image: float) -> float:
     """Wall time of run `r`: every epoch trains on the training split and evaluates the validation split
     (about a third of a training step's cost per image), then the test split once."""
     val, test = split_sizes.get("val", 0), split_sizes.get("test", 0)
-    return seconds_per_image * (r.epochs * (training_images(r, split_sizes) + val / 3) + test / 3)
+    return seconds_per_image * (r.epochs * (r.spec.training_images(split_sizes) + val / 3) + test / 3)
 
 
 def format_duration(seconds: float) -> str:

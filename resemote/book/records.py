@@ -33,7 +33,7 @@ from resemote.book import ROOT
 from resemote.data.classes import TITLES
 from resemote.errors import ResEmoteError
 from resemote.io import write_json
-from resemote.leakage import KEYS as LEAK_KEYS, leak_block
+from resemote.leakage import KEYS as LEAK_KEYS, LeakExperiment, leak_block
 from resemote.training.rundir import METRIC_FIELDS, Run, load_run
 from resemote.training.spec import CELL, RunSpec
 
@@ -139,6 +139,16 @@ class Entry:
     def leaked(self) -> bool:
         """Test images were leaked into its training on purpose (the leak experiment): never a reproduction."""
         return bool(leak_block(self.params).get("leak_test_fraction"))
+
+    @property
+    def subset_size(self) -> int | None:
+        """The stratified training subset it trained on (the leak experiment), or None: the whole split."""
+        return leak_block(self.params).get("train_subset")
+
+    def experiment_label(self) -> str:
+        """Its leak experiment's settings in a source line's few words ('7,000-image subset leak 10%'), or ''."""
+        x = LeakExperiment.from_params(self.params)
+        return x.short_label() if x else ""
 
 
 def write_index(path: Path, entries: list[dict], **meta) -> None:

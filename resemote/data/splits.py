@@ -10,6 +10,16 @@ from resemote.data.cache import decode
 from resemote.errors import ResEmoteError
 
 
+def held_counts(counts: dict[str, int], fraction: float) -> dict[str, int]:
+    """Per class, how many images `stratified_split` holds out of a split with these class counts (the counts
+    do not depend on the seed)."""
+    import numpy as np
+    names = list(counts)
+    labels = np.repeat(np.arange(len(names)), [counts[c] for c in names])
+    held = labels[stratified_split(labels, fraction, 0)[1]]
+    return {c: int((held == i).sum()) for i, c in enumerate(names)}
+
+
 def load_splits(dataset: str, root: str | Path, image_size: int = 64, val_fraction: float = 0.1,
                 val_seed: int = 0, strict: bool = False, progress: bool = True) -> dict:
     """Decoded train/val/test arrays, the validation split carved from train where the dataset has none."""

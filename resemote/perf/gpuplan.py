@@ -28,8 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from resemote.errors import ResEmoteError
-from resemote.book.plan import PlannedRun, resolve, training_images
-from resemote.training.protocols import PROTOCOLS
+from resemote.book.plan import PlannedRun, resolve
 
 MARGIN = 0.1          # predicted durations are stretched by this share: what the model leaves out
 MEMORY_SHARE = 0.9    # at most this share of the GPU's memory for the processes side by side
@@ -82,11 +81,7 @@ def candidates(plan: dict, data_dir: Path | str = "data", runs_dir: Path | str =
 def train_args(r: PlannedRun) -> list[str]:
     """The `resemote train` options that make run `r` (the root, --out and the speed options are the
     launcher's)."""
-    s = r.spec
-    args = ["--dataset", s.dataset, "--model", s.config, "--protocol", s.protocol, "--epochs", str(s.epochs),
-            "--batch-size", str(s.batch_size), "--seed", str(s.seed), "--image-size", str(s.image_size)]
-    args += [] if s.lr == PROTOCOLS[s.protocol].lr else ["--lr", repr(s.lr)]
-    return args + (s.leak.cli_args() if s.leak else [])
+    return r.spec.cli_args()
 
 
 # --- durations -----------------------------------------------------------------------------------------
@@ -116,7 +111,7 @@ def run_seconds(cal: dict, r: PlannedRun, k: int, split_sizes: dict, margin: flo
     if step is None or alone is None:
         return None
     val = float(entry.get("val_s", 0.0)) * step / alone
-    epoch = steps_per_epoch(int(training_images(r, split_sizes)), r.batch_size) * step + val
+    epoch = steps_per_epoch(int(r.spec.training_images(split_sizes)), r.batch_size) * step + val
     total = float(cal.get("startup_s", 0.0)) + float(entry.get("build_s", 0.0)) + r.epochs * epoch \
         + float(entry.get("final_s", 0.0))
     return total * (1 + margin)

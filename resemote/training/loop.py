@@ -55,7 +55,7 @@ from resemote.evaluation import evaluate, inference_ms_per_image
 from resemote.io import write_json, write_text
 from resemote.models import create_model, model_summary
 from resemote.pipeline import DeviceImages
-from resemote.leakage import KEYS as LEAK_KEYS, leak_block
+from resemote import leakage
 from resemote.training import rundir
 from resemote.training import spec as spec_module
 from resemote.training.protocols import PROTOCOLS
@@ -63,7 +63,7 @@ from resemote.training.spec import RunSpec
 from resemote.training.runwriter import STATE, BackgroundWriter, drop_state, epoch_files, host_snapshot, restore_selected
 
 # params that define a run: a directory holding a run with other values is refused
-DEFINING = (*spec_module.DEFINING, "data_fingerprint", *LEAK_KEYS)
+DEFINING = (*spec_module.DEFINING, "data_fingerprint")
 
 
 def class_weights(labels: np.ndarray, k: int = len(CLASSES)) -> torch.Tensor:
@@ -166,16 +166,10 @@ def train(spec: RunSpec, out: str | Path, *, strict: bool = False, progress: boo
     root = spec.root
 
     data = load_splits(spec.dataset, root, spec.image_size, spec.val_fraction, spec.val_seed, strict, progress)
-    if spec.leak:  # only then: the params (and ids) of every other run stay as they were
-        from resemote.leakage import apply
-        data = apply(data, spec.dataset, root, **spec.experiment(), seed=seed, image_size=spec.image_size,
-                     progress=progress)
+    data = leakage.training_data(data, spec, progress)  # changed only by the leak experiment's block
     params = spec.params({
         "data_fingerprint": data["fingerprint"], "val_source": data["val_source"], "synthetic": data["synthetic"],
-        "split_sizes": {k: int(len(data[k][1])) for k in ("train", "val", "test")},
-        "protocol_settings": proto.as_dict()})
-    if data.get("leaked"):
-        params["split_sizes"]["leaked_into_train"] = len(data["leaked"])
+        "split_sizes": leakage.split_sizes(data), "protocol_settings": proto.as_dict()})
     _claim(out, params)
     if (out / "metrics.json").is_file():  # finished (perhaps killed before it could drop its resume state)
         drop_state(out)
@@ -331,7 +325,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "skipped": len(data["skipped"]),
         "compile_mode": compile_mode,  # of the last segment (None: the plain step)
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **leak_block(params), **subsets,
+        **RunSpec.from_params(params).experiment(), **subsets,
     }
     if len(s["commits"]) > 1:
         metrics["git_commits"] = s["commits"]  # resumed at other commits: all of them, first one first

@@ -45,7 +45,7 @@ class Run:
 
     @property
     def leaked(self) -> bool:
-        return bool(self.spec.leak and self.spec.leak.leaks)
+        return self.spec.leaks
 
     @property
     def spec(self) -> RunSpec:

@@ -17,13 +17,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from resemote.errors import ResEmoteError
-from resemote.leakage import LeakExperiment
+from resemote.leakage import KEYS as LEAK_KEYS, LeakExperiment
 from resemote.training.protocols import PROTOCOLS
 
 # the settings that decide which result a run is (the plan's cells, the id's digest)
 CELL = ("dataset", "config", "protocol", "epochs", "batch_size", "lr", "seed", "image_size")
-# ... and with them, how the data is split and tested: a run directory holding other values is refused
-DEFINING = (*CELL, "val_fraction", "val_seed", "released_test_flips")
+# ... and with them, how the data is split and tested (and the leak experiment's block, where set): a run
+# directory holding other values is refused
+DEFINING = (*CELL, "val_fraction", "val_seed", "released_test_flips", *LEAK_KEYS)
 SYNTHETIC_KEYS = ("n_train", "n_val", "n_test", "seed")  # a synthetic stand-in's generator, in the id
 
 
@@ -73,13 +74,45 @@ class RunSpec:
         """The leak experiment's settings, where set ({} for every other run)."""
         return self.leak.as_params() if self.leak else {}
 
+    @property
+    def leaks(self) -> bool:
+        """Test images are added to its training (the leak experiment): never a reproduction."""
+        return bool(self.leak and self.leak.leaks)
+
+    @property
+    def subset_size(self) -> int | None:
+        """The stratified training subset it trains on (the leak experiment), or None: the whole split."""
+        return self.leak.train_subset if self.leak else None
+
+    def experiment_label(self, short: bool = False) -> str:
+        """The leak experiment's settings in words, '' for any other run: ', stratified training subset of 7,000
+        images, 10% of the test images leaked into training (as they are)', or `short`: '7,000-image subset,
+        leak 10%'."""
+        if not self.leak:
+            return ""
+        return self.leak.short_label() if short else self.leak.label()
+
+    def training_images(self, split_sizes: dict[str, int]) -> int:
+        """The images it trains on each epoch, given its dataset's split sizes: the training split, or the leak
+        experiment's subset of it plus the test images it leaks."""
+        train, test = split_sizes.get("train", 0), split_sizes.get("test", 0)
+        return self.leak.training_images(train, test) if self.leak else train
+
+    def cli_args(self) -> list[str]:
+        """The `resemote train` options that make it (its root, --out and the speed options are the caller's)."""
+        args = ["--dataset", self.dataset, "--model", self.config, "--protocol", self.protocol, "--epochs",
+                str(self.epochs), "--batch-size", str(self.batch_size), "--seed", str(self.seed), "--image-size",
+                str(self.image_size)]
+        args += [] if self.lr == PROTOCOLS[self.protocol].lr else ["--lr", repr(self.lr)]
+        return args + (self.leak.cli_args() if self.leak else [])
+
     def cell(self) -> dict:
         """The settings that decide which result the run is: the plan's cell it fills."""
         return {**{k: getattr(self, k) for k in CELL}, **self.experiment()}
 
     def defining(self) -> dict:
         """The settings a reused run directory must match."""
-        return {**{k: getattr(self, k) for k in DEFINING}, **self.experiment()}
+        return {**{k: getattr(self, k) for k in DEFINING if k not in LEAK_KEYS}, **self.experiment()}
 
     @property
     def id(self) -> str:
@@ -100,8 +133,7 @@ class RunSpec:
         size = f", {s['n_train']} synthetic training images" if s else ""
         lr = "" if self.lr == PROTOCOLS[self.protocol].lr else f", lr {self.lr:g}"
         recipe = "" if self.protocol == "paper" else f", {self.protocol} recipe"
-        leak = self.leak.label() if self.leak else ""
-        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{recipe}{size}{leak}"
+        return f"{self.epochs} epochs, batch {self.batch_size}{lr}{recipe}{size}{self.experiment_label()}"
 
     # -- params.json --------------------------------------------------------------------------------------
     def params(self, found: dict) -> dict:

@@ -160,10 +160,7 @@ def run_label(e: Entry) -> str:
         parts.append(f"{p['epochs']} ep")
     if p.get("batch_size") not in (None, 16):
         parts.append(f"batch {p['batch_size']}")
-    if p.get("train_subset"):
-        parts.append(f"{p['train_subset']:,}-image subset")
-    if p.get("leak_test_fraction"):
-        parts.append(f"leak {p['leak_test_fraction']:.0%}" + (" copies" if p.get("leak_copies") == "released" else ""))
+    parts += [e.experiment_label()] if e.experiment_label() else []
     kind = "synthetic" if e.synthetic else "recorded" if e.recorded else "this build"
     return f"{' '.join(parts)} ({kind})"
 

@@ -27,10 +27,9 @@ import pandas as pd
 
 from resemote import paper
 from resemote.analysis.leak_inference import FITTED, POINT_COLUMNS, dose_trend
-from resemote.leakage import PREDICTIONS, read_predictions, rescore_predictions
+from resemote.leakage import PREDICTIONS, leak_block, read_predictions, rescore_predictions
 from resemote.book.records import Entry
 from resemote.training.protocols import SUMMARIES
-from resemote.leakage import leak_block
 from resemote.book.report.base import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
 
 LEAK_EXPERIMENTS = ("leakage", "leakage_copies", "leakage_fitted", "leakage_fitted_copies")  # *_copies: released-style
@@ -46,6 +45,18 @@ def score_text(s: dict | None, n_of: bool = False) -> str:
     lo, hi = s["ci95"]
     of = f" of {s['n_test']:,}" if n_of and s.get("n_test") else ""
     return f"{s['accuracy'] * 100:.2f} (95% CI {lo * 100:.2f}-{hi * 100:.2f}; n={s['n']:,}{of})"
+
+
+def subset_rows(m: dict) -> list[tuple[str, str]]:
+    """A run's metrics table rows (`tables.metrics_table`) for its clean test images and, in the leak experiment,
+    its leaked ones."""
+    rows = [("clean test images: accuracy (%)", score_text(m.get("clean_test"), n_of=True)
+             if m.get("clean_test") else "not computed (run made before clean-test figures were written)")]
+    if m.get("leak"):
+        rows.insert(0, ("LEAK EXPERIMENT", f"{m['leak_test_fraction']:.0%} of the test images added to training "
+                                           f"({m['leak_copies']}); not a reproduction"))
+        rows.append(("leaked test images: accuracy (%)", score_text(m["leak"]["leaked"])))
+    return rows
 
 
 def _summary_for(m: dict, datasets: list[dict]) -> dict | None:

@@ -10,6 +10,7 @@ import pandas as pd
 from resemote import paper
 from resemote.book.records import Entry
 from resemote.training.rundir import Run
+from resemote.book.report.leak_section import subset_rows
 from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SUBSTITUTE, SYNTHETIC_TAG, TITLES,
                                        accuracy_cell, runs_dir, dataset_label, device_kind, mean_sd, select,
                                        short_commit)
@@ -206,7 +207,7 @@ def run_budget(e: Entry) -> tuple:
     and the training and test images it had (a synthetic stand-in's sizes, or a training subset)."""
     p, s = e.params, e.info.get("synthetic") or e.params.get("synthetic") or {}
     return (p.get("epochs"), p.get("batch_size"), p.get("lr"), p.get("protocol"), s.get("n_train"), s.get("n_test"),
-            p.get("train_subset"))
+            e.subset_size)
 
 
 def short_budget(e: Entry) -> str:
@@ -397,7 +398,7 @@ def metrics_table(run: Run) -> pd.DataFrame:
     rows = [("data", data), ("config / protocol / seed", f"{m['config']} / {m['protocol']} / {m['seed']}"),
             ("epochs run / best (val.) epoch", f"{m.get('epochs_run', m['epochs'])} / {m['best_epoch']}"),
             ("test accuracy (%)", f"{m['test_accuracy'] * 100:.2f} (95% CI {lo * 100:.2f}-{hi * 100:.2f})"),
-            *_subset_rows(m),
+            *subset_rows(m),
             ("balanced accuracy (%)", f"{m['balanced_accuracy'] * 100:.2f}"),
             ("majority-class rate (%)", f"{m.get('majority_class_rate', float('nan')) * 100:.2f}"),
             ("macro F1", f"{m['macro_f1']:.3f}"), ("test cross-entropy", f"{m['test_loss']:.4f}"),
@@ -406,18 +407,6 @@ def metrics_table(run: Run) -> pd.DataFrame:
             ("device", m["device"]), ("torch", m["torch_version"]), ("commit", str(m["git_commit"])),
             ("data fingerprint", m["data_fingerprint"]), ("finished at", m["finished_at"])]
     return pd.DataFrame(rows, columns=["", "value"]).set_index("")
-
-
-def _subset_rows(m: dict) -> list[tuple[str, str]]:
-    """metrics_table's rows for the clean test images and, in the leak experiment, the leaked ones."""
-    from resemote.book.report.leak_section import score_text
-    rows = [("clean test images: accuracy (%)", score_text(m.get("clean_test"), n_of=True)
-             if m.get("clean_test") else "not computed (run made before clean-test figures were written)")]
-    if m.get("leak"):
-        rows.insert(0, ("LEAK EXPERIMENT", f"{m['leak_test_fraction']:.0%} of the test images added to training "
-                                           f"({m['leak_copies']}); not a reproduction"))
-        rows.append(("leaked test images: accuracy (%)", score_text(m["leak"]["leaked"])))
-    return rows
 
 
 # --- provenance and compute --------------------------------------------------------------------------------------
@@ -508,7 +497,7 @@ def cpu_epoch_estimate(entries: list[Entry], dataset: str = "fer2013", epochs: i
     import statistics
     epochs = epochs or int(paper.SETUP_PAPER["epochs"])
     runs = [e for e in select(entries, experiment="table3", dataset=dataset, config="C1", synthetic=False)
-            if e.run and e.run.history and not e.params.get("train_subset")
+            if e.run and e.run.history and not e.subset_size
             and str(e.metrics.get("device", "")).startswith("cpu")]
     if not runs:
         return None
