@@ -28,9 +28,9 @@ book: $(STAMP)
 	$(BIN)/python -m resemote book --profile $(PROFILE)
 
 # push the book built here (_build/html) to the gh-pages branch with ghp-import; refuses a book built from a
-# dirty checkout or from another commit than the one checked out now (resemote/book/pages.py)
+# dirty checkout or from another commit than the one checked out now (resemote/book/publish_site.py)
 publish: $(STAMP)
-	$(BIN)/python -m resemote.book.pages _build/html
+	$(BIN)/python -m resemote.book.publish_site _build/html
 
 clean:
 	rm -rf _build

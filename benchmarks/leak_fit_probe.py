@@ -16,7 +16,7 @@ import torch
 
 from resemote.data.splits import load_splits
 from resemote.leakage import training_subset
-from resemote.pipeline import DeviceImages
+from resemote.device_images import DeviceImages
 from resemote.training import class_weights, model_and_optimizer, train_one_epoch
 
 

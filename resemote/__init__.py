@@ -10,7 +10,7 @@ The names a researcher reaches for first::
     model, meta = resemote.load_model("runs/mine/model")  # ours (.safetensors) or a released .pth
 
 Importing this package imports nothing else: each name loads its module on first use, and none of
-the book's or the workflow's machinery (`resemote.book.report`, `resemote.book.plan`, `resemote.book.workflow`).
+the book's or the workflow's machinery (`resemote.book.report`, `resemote.book.plan`, `resemote.book.engine`).
 The modules behind `train` and `evaluate` are `resemote.training` and `resemote.evaluation`.
 """
 from __future__ import annotations

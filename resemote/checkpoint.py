@@ -22,7 +22,7 @@ from resemote.data.classes import CLASSES, NATIVE_TO_CANONICAL
 from resemote.errors import ResEmoteError
 from resemote.io import atomic_write, write_json
 from resemote.models.resemotenet import ResEmoteNet
-from resemote.pipeline import IMAGENET_MEAN, IMAGENET_STD
+from resemote.device_images import IMAGENET_MEAN, IMAGENET_STD
 from resemote.models import MODELS, create_model, get_spec
 
 # canonical row c of our fc4 = row RELEASED_ROWS[c] of the released fc4

@@ -45,7 +45,7 @@ def cmd_audit(a: argparse.Namespace) -> None:
     r = audit_dataset(a.dataset, a.root, strict=a.strict)
     _print_json(r) if a.json else print(format_audit(r))
     if a.sheet:
-        from resemote.data.sheet import dataset_sheet
+        from resemote.data.pair_sheet import dataset_sheet
         chosen = dataset_sheet(a.dataset, a.root, a.sheet, r, n=a.sheet_pairs, seed=a.sheet_seed,
                                kind=a.sheet_kind, where=a.sheet_where, size=a.sheet_size)
         print(f"wrote {a.sheet}: {len(chosen)} {a.sheet_kind} pairs (seed {a.sheet_seed}), numbered by their "
@@ -176,7 +176,7 @@ def cmd_import_official(a: argparse.Namespace) -> None:
 
 
 def cmd_book(a: argparse.Namespace) -> int:
-    from resemote.book.build import main
+    from resemote.book.book_command import main
     return main(a.plan, a.runs, a.data, a.out, a.records, a.profile, run=not a.no_run,
                        build=not a.no_build, dry_run=a.dry_run, cores=a.cores, estimate=not a.no_estimate)
 
@@ -213,7 +213,7 @@ def cmd_bench(a: argparse.Namespace) -> None:
 
 
 def cmd_ferplus_agreement(a: argparse.Namespace) -> None:
-    from resemote.analysis.ferplus import agreement_record, format_agreement
+    from resemote.analysis.ferplus_agreement import agreement_record, format_agreement
     from resemote.book.records import record_agreement
     r = agreement_record(a.ferplus, a.fer2013, progress=not a.json)
     _print_json(r) if a.json else print(format_agreement(r))
@@ -223,7 +223,7 @@ def cmd_ferplus_agreement(a: argparse.Namespace) -> None:
 
 def cmd_ferplus_score(a: argparse.Namespace) -> None:
     from pathlib import Path
-    from resemote.analysis.ferplus import SCORE_FILE, format_score, score_checkpoint
+    from resemote.analysis.ferplus_agreement import SCORE_FILE, format_score, score_checkpoint
     from resemote.io import write_json
     r = score_checkpoint(a.checkpoint, a.fer2013, a.ferplus, a.device, progress=not a.json)
     out = a.out or (Path(a.checkpoint) / SCORE_FILE if Path(a.checkpoint).is_dir() else None)

@@ -11,7 +11,7 @@ from torch import nn
 
 from resemote.data.classes import CLASSES
 from resemote.env import sync
-from resemote.pipeline import DeviceImages, to_input
+from resemote.device_images import DeviceImages, to_input
 
 
 @torch.no_grad()

@@ -10,7 +10,7 @@ from torch import nn
 
 from resemote import accel
 from resemote.models.resemotenet import ResEmoteNet
-from resemote.pipeline import DeviceImages
+from resemote.device_images import DeviceImages
 from resemote.training import train_one_epoch
 
 
@@ -192,7 +192,7 @@ def test_static_compiled_is_the_plain_step_on_the_cpu():
 
 def test_normalisation_constants_are_made_once_per_device():
     """`to_input` must not build its mean and std per batch: on CUDA that is a blocking copy (a host sync)."""
-    from resemote import pipeline
+    from resemote import device_images as pipeline
     u8 = torch.randint(0, 256, (2, 4, 4), dtype=torch.uint8)
     a = pipeline.to_input(u8)
     mean, std = pipeline._mean_std(torch.device("cpu"))

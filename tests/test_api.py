@@ -32,6 +32,6 @@ def test_import_is_cheap():
     code = ("import sys, resemote; a = set(sys.modules); resemote.ResEmoteNet; b = set(sys.modules); "
             "print(int('torch' in a), int('torch' in b), "
             "sorted(m for m in b if m.split('.')[0] in ('pandas', 'matplotlib', 'papermill', 'snakemake') "
-            "or m in ('resemote.book.report', 'resemote.book.plan', 'resemote.book.workflow')))")
+            "or m in ('resemote.book.report', 'resemote.book.plan', 'resemote.book.engine')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "1", "[]"]

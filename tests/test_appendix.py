@@ -19,8 +19,8 @@ import nbformat
 import pytest
 
 from resemote.book import report
-from resemote.book.jobs import stage_book
-from resemote.book.workflow import ROOT
+from resemote.book.engine_jobs import stage_book
+from resemote.book.engine import ROOT
 from resemote.data.classes import CLASSES
 
 MIRROR = ("introduction", "method", "datasets", "setup", "results", "ablation", "gradcam", "audit", "compute")

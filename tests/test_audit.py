@@ -12,7 +12,7 @@ from layouts import make_rafdb
 from resemote.cli import main
 from resemote.data.audit import audit_arrays, format_audit, worst_block_residual
 from resemote.data.dataset_audit import audit_dataset
-from resemote.data.sheet import sample_pairs, write_pair_sheet
+from resemote.data.pair_sheet import sample_pairs, write_pair_sheet
 from resemote.data.synthetic import EXPRESSIONS, draw_face, make_split
 from resemote.errors import ResEmoteError
 
@@ -185,7 +185,7 @@ def test_pair_sheet_and_seeded_sample(tmp_path):
 
 
 def test_near_precision_record_and_table(tmp_path, monkeypatch):
-    from resemote.data.sheet import near_precision_record
+    from resemote.data.pair_sheet import near_precision_record
     from resemote.book.report import near_precision_table
     monkeypatch.setenv("RESEMOTE_CACHE", str(tmp_path / "cache"))
     lay = make_rafdb(tmp_path / "raf", {"train": [3, 4, 5, 6, 7, 8, 9], "test": [2, 3, 4, 5, 6, 7, 8]},

@@ -8,7 +8,7 @@ import torch
 from resemote.perf import bench as B
 from resemote.cli import main
 from resemote.errors import ResEmoteError
-from resemote.pipeline import to_input
+from resemote.device_images import to_input
 
 
 def test_baseline_and_fast_path_feed_the_model_the_same_input(tmp_path):

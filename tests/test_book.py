@@ -60,7 +60,7 @@ def test_tables_and_figures(html: Path):
     assert "synthetic - pipeline demonstration" in demo and re.search(r"Sources?: synthetic C\d", demo)
     assert re.search(r'href="demo-runs/synthetic-C5-s0-\w+\.html"', page(html, "demo"))
     # a figure of a run (its confusion matrix), not the header's launch-button logos (which chapters no longer
-    # carry: resemote.book.launch keeps them for run and dataset pages)
+    # carry: resemote.book.launch_buttons keeps them for run and dataset pages)
     assert 'src="../_images/' in page(html, "demo")
     # the tiny plan runs the ablation only on the damaged RAF-DB: no curves, and the page says so
     assert "training curves of the ablation" in text(html, "ablation")

@@ -14,7 +14,7 @@ from resemote.apps.cam import RELEASED_LAYER, cam_grid, class_index, grad_cam, l
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
 from resemote.models.resemotenet import ResEmoteNet
-from resemote.pipeline import to_input
+from resemote.device_images import to_input
 
 matplotlib.use("Agg")
 
@@ -132,7 +132,7 @@ def test_overlay_sizes_and_colours():
 def test_cam_grid_correct_and_wrong_side_by_side():
     import matplotlib.pyplot as plt
     from resemote.evaluation import predict
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     torch.manual_seed(0)
     model = QuadrantNet(slice(0, 8), slice(0, 16)).eval()
     images = np.random.default_rng(4).integers(0, 256, (28, 64, 64), dtype=np.uint8)

@@ -128,7 +128,7 @@ def test_import_official_out_stem_is_accepted_by_evaluate(tmp_path, released_sta
     from resemote.data import get_dataset
     from resemote.data.cache import decode
     from resemote.evaluation import evaluate
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     d = decode(get_dataset("fer2013", synth_root, "test"), 64, progress=False)
     ref = evaluate(load_model(tmp_path / "R.pth")[0], DeviceImages(d.images, d.labels, "cpu"))
     assert m["accuracy"] == ref["accuracy"] and m["confusion_matrix"] == ref["confusion_matrix"]

@@ -1,11 +1,11 @@
-"""resemote.book.build: what `make book` says before it trains anything."""
+"""resemote.book.book_command: what `make book` says before it trains anything."""
 from __future__ import annotations
 
 from pathlib import Path
 from types import SimpleNamespace
 
-from resemote.book import build as driver, plan
-from resemote.book.workflow import Workflow
+from resemote.book import book_command as driver, plan
+from resemote.book.engine import Workflow
 
 from test_plan import TINY
 

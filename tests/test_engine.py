@@ -1,4 +1,4 @@
-"""The engine (workflow/Snakefile + resemote.book.workflow): what a job depends on, what a change redoes, a crashed
+"""The engine (workflow/Snakefile + resemote.book.engine): what a job depends on, what a change redoes, a crashed
 run, an interrupted build resumed, GPUs handed out one per job, and the cluster paths (a dry run against
 the SLURM profile, a real run through the cluster-generic executor with a local submit script)."""
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resemote.book import workflow as engine
+from resemote.book import engine
 
 pytestmark = pytest.mark.xdist_group("tiny_repo")  # one worker builds the tiny repository once
 
@@ -24,13 +24,13 @@ pytestmark = pytest.mark.xdist_group("tiny_repo")  # one worker builds the tiny 
 def test_a_run_depends_on_the_code_it_imports_and_not_on_the_book():
     train = set(engine.code_files(*engine.TRAINING_MODULES))
     assert {"resemote/training/loop.py", "resemote/models/resemotenet.py", "resemote/data/fer2013.py",
-            "resemote/data/rafdb.py", "resemote/pipeline.py", "resemote/__init__.py"} <= train
+            "resemote/data/rafdb.py", "resemote/device_images.py", "resemote/__init__.py"} <= train
     # the library's training closure: nothing of the book's machinery (the record publisher, the report, the
     # plan, the workflow), the tools, the performance tools or the command line
     assert not {f for f in train if f.startswith(("resemote/book/", "resemote/analysis/", "resemote/apps/",
                                                   "resemote/perf/")) or f == "resemote/cli.py"}, train
     book = set(engine.code_files(*engine.BOOK_MODULES))
-    assert "resemote/book/report/base.py" in book and "resemote/book/report/claims.py" in book
+    assert "resemote/book/report/entries.py" in book and "resemote/book/report/claims.py" in book
     # a lazily imported module counts (training imports it inside a function or through the registry)
     assert "resemote/evaluation.py" in train and "resemote/data/expw.py" in train
 
@@ -62,7 +62,7 @@ def test_nothing_changed_nothing_is_redone(tiny_repo):
     assert jobs and all(j.startswith("rafdb") for j in jobs), jobs
 
 
-@pytest.mark.parametrize("module", ["report/base.py", "records.py"])
+@pytest.mark.parametrize("module", ["report/entries.py", "records.py"])
 def test_a_book_side_change_redoes_no_run(tiny_repo, module):
     """The report and the record publisher are the book's machinery: editing them rebuilds the book only."""
     f = tiny_repo.root / "resemote" / "book" / module
@@ -198,7 +198,7 @@ def test_each_gpu_job_claims_its_own_gpu(tmp_path, monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     with engine.claimed_gpu(2, tmp_path) as a:
         seen_a = os.environ["CUDA_VISIBLE_DEVICES"]
-        code = ("import os, sys; from pathlib import Path; from resemote.book.workflow import claimed_gpu\n"
+        code = ("import os, sys; from pathlib import Path; from resemote.book.engine import claimed_gpu\n"
                 f"with claimed_gpu(2, Path({str(tmp_path)!r})) as g: print(g, os.environ['CUDA_VISIBLE_DEVICES'])")
         job = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}  # another job's environment
         other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=job)

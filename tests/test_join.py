@@ -9,7 +9,7 @@ import pytest
 
 from layouts import make_fer_pair, smooth_face
 from resemote.cli import main
-from resemote.analysis import ferplus as J
+from resemote.analysis import ferplus_agreement as J
 from resemote.data.classes import CLASSES
 
 N = {"train": 30, "val": 10, "test": 14}

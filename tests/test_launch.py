@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from resemote.book import colab, launch
+from resemote.book import colab, launch_buttons as launch
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -29,7 +29,7 @@ def test_source_notebooks_and_urls():
     urls = launch.launch_urls(theme, "notebooks/train.ipynb", "0123abc", *REPO.split("/"))
     assert urls["Colab"] == f"{COLAB}/github/{REPO}/blob/0123abc/notebooks/train.ipynb"
     assert urls["Binder"].endswith(f"/v2/gh/{REPO}/0123abc?urlpath=tree/notebooks/train.ipynb")
-    assert CONFIG["repository"]["path_to_book"] == "" and "resemote.book.launch" in CONFIG["sphinx"]["extra_extensions"]
+    assert CONFIG["repository"]["path_to_book"] == "" and "resemote.book.launch_buttons" in CONFIG["sphinx"]["extra_extensions"]
 
 
 def test_t4_estimate_is_flops_over_an_assumed_rate():

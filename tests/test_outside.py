@@ -11,8 +11,8 @@ import yaml
 from resemote import paper
 from resemote.book import report, records as results
 from resemote.data.classes import CLASSES
-from resemote.analysis.ferplus import OUTCOMES
-from resemote.book.workflow import Workflow
+from resemote.analysis.ferplus_agreement import OUTCOMES
+from resemote.book.engine import Workflow
 from test_report import fake_run
 
 PLAN = {
@@ -104,8 +104,8 @@ def test_outside_claims_and_the_ferplus_row(tmp_path):
         e.info["cross"] = {}
     t = report.outside_claims_table(entries, root=tmp_path / "runs").set_index("test set")
     assert t.loc["CK+", "this companion"] == report.NOT_RUN
-    assert "python -m resemote.book.jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]
-    assert "python -m resemote.book.jobs cross ferplus-C1-s0-FAKE --name jaffe" in t.loc["JAFFE", "model"]
+    assert "python -m resemote.book.engine_jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]
+    assert "python -m resemote.book.engine_jobs cross ferplus-C1-s0-FAKE --name jaffe" in t.loc["JAFFE", "model"]
     plus = t.loc[report.TITLES["ferplus"]]
     assert plus["released repository's README (claim)"].startswith("91.64% (8 classes")
     assert plus["this companion"] == report.NOT_RUN
@@ -167,9 +167,9 @@ def test_the_ferplus_row_gives_the_clean_test_score_beside_the_claim(tmp_path):
     f = report.ferplus_table(report.load_entries(runs))
     ours = f.loc["this companion, reduced budget (7 classes)"]
     assert ours["test accuracy (%)"].startswith("60.00")
-    assert ours[report.extra.CLEAN] == "55.00 (95% CI 50.00-60.00; n=80)"
+    assert ours[report.other_datasets.CLEAN] == "55.00 (95% CI 50.00-60.00; n=80)"
     assert ours["command"] == ""
-    assert f.loc["released repository's README (claim; 8 classes)", report.extra.CLEAN] == "-"
+    assert f.loc["released repository's README (claim; 8 classes)", report.other_datasets.CLEAN] == "-"
 
 
 def test_fer2013_and_ferplus_scored_on_each_others_labels_are_no_cross_dataset_test(tmp_path):

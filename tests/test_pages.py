@@ -1,4 +1,4 @@
-"""`make publish` (resemote/book/pages.py): the build stamp, and ghp-import into a throwaway repository's gh-pages
+"""`make publish` (resemote/book/publish_site.py): the build stamp, and ghp-import into a throwaway repository's gh-pages
 branch, refused for a book built from a dirty checkout or another commit."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from resemote.errors import ResEmoteError
-from resemote.book.pages import STAMP, build_stamp, check_publishable, main, write_stamp
+from resemote.book.publish_site import STAMP, build_stamp, check_publishable, main, write_stamp
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -101,8 +101,8 @@ def test_run_titles_state_the_subset_and_the_leak():
     """A run page's title names what makes the run unlike a reproduction: its training subset and any leak."""
     from pathlib import Path
     from types import SimpleNamespace
-    from resemote.book.workflow import ROOT
-    from resemote.book.jobs import run_title
+    from resemote.book.engine import ROOT
+    from resemote.book.engine_jobs import run_title
     runs = plan.resolve(plan.load_plan(ROOT / "runs.yml"), frozenset({"fer2013"}), "reduced", Path("/nonexistent/data"),
                      Path("/nonexistent/runs"))
     w = SimpleNamespace(by_id={r.id: r for r in runs})

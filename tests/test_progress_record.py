@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from resemote.book import records
-from resemote.book.workflow import Workflow
+from resemote.book.engine import Workflow
 from resemote.errors import ResEmoteError
 from tests.conftest import run_cli
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from resemote.book import records as results
-from resemote.book.workflow import Workflow
+from resemote.book.engine import Workflow
 from resemote.errors import ResEmoteError
 
 PLAN = {

@@ -11,7 +11,7 @@ import torch
 
 from resemote.training import rundir
 from resemote.errors import ResEmoteError
-from resemote.pipeline import batch_slices
+from resemote.device_images import batch_slices
 from resemote.training import RunSpec, class_weights, train
 
 # wall-clock figures, and the commit (other work may land in a shared checkout between the two runs)

@@ -44,7 +44,7 @@ def _resemote(inst: dict, *args: str) -> subprocess.CompletedProcess:
 def test_the_wheel_holds_the_package_and_its_command(installed):
     import zipfile
     members = zipfile.ZipFile(installed["wheel"]).namelist()
-    assert "resemote/models/resemotenet.py" in members and "resemote/book/report/base.py" in members
+    assert "resemote/models/resemotenet.py" in members and "resemote/book/report/entries.py" in members
     entry = next(m for m in members if m.endswith("entry_points.txt"))
     assert "resemote = resemote.cli:main" in zipfile.ZipFile(installed["wheel"]).read(entry).decode()
     p = subprocess.run([sys.executable, "-c", "import resemote.models; print(resemote.models.__file__)"],

@@ -102,7 +102,7 @@ def test_model_baselines_and_zoo_import_no_circle():
     """count_parameters lives below all three (resemote.models.util); the networks never import the registry."""
     from resemote.models import baselines, resemotenet as model, util
     from resemote import models as zoo
-    from resemote.book.workflow import _imports
+    from resemote.book.engine import _imports
     from pathlib import Path
     deps = {m.__name__: _imports(m.__name__, Path(m.__file__)) for m in (model, baselines, zoo, util)}
     assert "resemote.models" not in deps["resemote.models.resemotenet"] | deps["resemote.models.baselines"]

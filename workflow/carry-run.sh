@@ -50,7 +50,9 @@ start)
   { echo "start $(date -u +%FT%TZ) on $(hostname): $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
          "$(nproc) cores; commit $(git -C "$dir/code" rev-parse --short=12 HEAD); $rid, profile $profile"; } > "$log"
   cd "$dir/code"
-  RESEMOTE_CACHE="$dir/cache" nohup nice -n 19 "$dir/venv/bin/python" -m resemote.book.jobs train "$rid" \
+  # the engine's train job, as the frozen commit names it (resemote.book.jobs before the book's modules were renamed)
+  jobs=resemote.book.engine_jobs; [ -f resemote/book/engine_jobs.py ] || jobs=resemote.book.jobs
+  RESEMOTE_CACHE="$dir/cache" nohup nice -n 19 "$dir/venv/bin/python" -m "$jobs" train "$rid" \
     --profile "$profile" --runs "$dir/runs" --data "$dir/data" >> "$log" 2>&1 &
   echo $! > "$dir/pid"
   echo "started $rid (pid $!), log $log"

@@ -37,7 +37,7 @@ def cross_evaluate(checkpoint: str | Path, dataset: str, root: str | os.PathLike
     from resemote.data.cache import decode
     from resemote.env import device_name
     from resemote.evaluation import evaluate
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     from resemote.env import git_commit, resolve_device
 
     dev = resolve_device(device)

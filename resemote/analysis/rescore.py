@@ -12,7 +12,7 @@ from resemote.errors import ResEmoteError
 from resemote.evaluation import predict
 from resemote.io import write_json
 from resemote.leakage import PREDICTIONS, test_subsets, training_data, write_predictions
-from resemote.pipeline import DeviceImages
+from resemote.device_images import DeviceImages
 from resemote.training.rundir import load_run
 
 

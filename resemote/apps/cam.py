@@ -32,7 +32,7 @@ from torch import nn
 
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.pipeline import batch_slices, to_input
+from resemote.device_images import batch_slices, to_input
 
 RELEASED_LAYER = "conv3"  # what the authors' Grad-CAM scripts hook
 MIN_CAM_SIDE = 8          # our default layer: the deepest whose map has at least this many cells a side
@@ -166,7 +166,7 @@ def cam_grid(model: nn.Module, images_u8: np.ndarray, labels: np.ndarray, *, per
     import matplotlib.pyplot as plt
 
     from resemote.evaluation import predict
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
 
     images_u8, labels = np.asarray(images_u8, dtype=np.uint8), np.asarray(labels, dtype=np.int64)
     dev = next(model.parameters()).device

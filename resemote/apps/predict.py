@@ -5,7 +5,7 @@ PIL's grayscale (`haarcascade_frontalface_default.xml`, scale factor 1.1, 5 neig
 40 px: the settings of the authors' image demo; nothing is downloaded), widen each box by FACE_MARGIN of
 its size on every side (clamped to the photo) and crop. Each crop then takes the training path unchanged:
 `resemote.data.cache.to_gray` (grayscale, bilinear resize to the checkpoint's input size, uint8, as the
-decode cache stores faces) and `resemote.pipeline.to_input` (three channels, ImageNet mean and std).
+decode cache stores faces) and `resemote.device_images.to_input` (three channels, ImageNet mean and std).
 Faces of many images are classified together in batches.
 
 The margin. A Haar box runs from about the brows to the chin; the training faces (FER2013's registered
@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 from resemote.data.cache import to_gray
 from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
-from resemote.pipeline import batch_slices, to_input
+from resemote.device_images import batch_slices, to_input
 
 FACE_MARGIN = 0.1  # of the box's width (height) added left and right (top and bottom); see the docstring
 CASCADE = "haarcascade_frontalface_default.xml"

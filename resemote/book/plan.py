@@ -1,7 +1,7 @@
 """The run plan (`runs.yml`) resolved into runs: what to train, with which settings, for which cells.
 
 Pure: `resolve` turns the plan, the set of datasets present and the chosen profile into `PlannedRun`s,
-and nothing here executes anything (`resemote.book.workflow` and `workflow/Snakefile` do). For every experiment
+and nothing here executes anything (`resemote.book.engine` and `workflow/Snakefile` do). For every experiment
 x dataset x config x seed (x the values an experiment varies), a present dataset gets the chosen real-data
 profile (`paper`, or `reduced` for a CPU-sized budget) and an absent one the `demo` profile on a synthetic
 stand-in. Identical runs are merged, so one synthetic run can stand in for several datasets and experiments.

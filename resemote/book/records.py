@@ -3,7 +3,7 @@
 A run directory's own files are `resemote.training.rundir`'s.
 
 The run index (`runs/index.json`; its paths relative to its folder) is the contract between the engine and the book: the engine
-(`resemote.book.workflow`) writes one entry per planned run and per recorded run that fills a cell of the plan,
+(`resemote.book.engine`) writes one entry per planned run and per recorded run that fills a cell of the plan,
 the book (`resemote.book.report`) reads them. An entry's `status` is `current` (finished, with the plan's
 parameters), `failed` (with its error line) or `not run`; only a current entry is ever read as a result.
 
@@ -396,7 +396,7 @@ def publish_dataset(summary: str | Path, records: str | Path) -> Path:
 def record_agreement(record: dict, records: str | Path) -> Path:
     """Write an `agreement_record` into `records` (results/datasets/ferplus/label-agreement.json): counts
     only, made from a clean commit."""
-    from resemote.analysis.ferplus import AGREEMENT_RECORD
+    from resemote.analysis.ferplus_agreement import AGREEMENT_RECORD
     _check_commit(str(record.get("commit")), "the label-agreement count")
     path = Path(records) / AGREEMENT_RECORD
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 
 None of the authors' code is copied: each network is written here from the description of its layers.
 All take (N, 3, 64, 64) inputs prepared exactly like ResEmoteNet's (grayscale replicated to three channels,
-ImageNet mean and std; `resemote.pipeline`) and return (N, num_classes) logits in the canonical class order.
+ImageNet mean and std; `resemote.device_images`) and return (N, num_classes) logits in the canonical class order.
 They are randomly initialised (PyTorch's or torchvision's default initialisation; no pretrained weights).
 
 Where the facts leave a detail open we take PyTorch's default and say so: the plain convs and linears carry

@@ -8,7 +8,7 @@ written once as JPEG files:
   epoch, torchvision Resize((64, 64)), Grayscale(3), RandomHorizontalFlip, ToTensor, Normalize(ImageNet),
   a shuffling DataLoader, and an eager fp32 step;
 - fast, the project's own path: the files decoded once into a uint8 array (timed separately as
-  `decode_s`), held on the device (`resemote.pipeline.DeviceImages`), and `resemote.training.train_one_epoch`,
+  `decode_s`), held on the device (`resemote.device_images.DeviceImages`), and `resemote.training.train_one_epoch`,
   the very step `resemote train` runs (fused SGD; bf16 autocast and NHWC on CUDA; optional torch.compile;
   on the CPU the small-map convs as GEMMs, `resemote.gemmconv`);
 - on the CPU also plain layers: the fast path with every conv through oneDNN (the step before the small-map
@@ -45,7 +45,7 @@ from resemote.data.classes import CLASSES
 from resemote.errors import ResEmoteError
 from resemote.env import sync, cpu_model, device_name
 from resemote.evaluation import latency_ms
-from resemote.pipeline import IMAGENET_MEAN, IMAGENET_STD, DeviceImages, to_input
+from resemote.device_images import IMAGENET_MEAN, IMAGENET_STD, DeviceImages, to_input
 from resemote.models import create_model, model_summary
 
 LR, MOMENTUM, WEIGHT_DECAY = 1e-3, 0.9, 1e-4  # the released training script's optimizer

@@ -67,7 +67,7 @@ def _worker(i: int, conn, barrier, spawned: float, device: str, dataset: str, ro
     from resemote import accel
     from resemote.env import device_name, resolve_device
     from resemote.evaluation import evaluate, inference_ms_per_image
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     from resemote.training import class_weights, training_forward
     from resemote.models import create_model
     torch.set_num_threads(threads)

@@ -54,7 +54,7 @@ from resemote.errors import ResEmoteError
 from resemote.evaluation import evaluate, inference_ms_per_image
 from resemote.io import write_json, write_text
 from resemote.models import create_model, model_summary
-from resemote.pipeline import DeviceImages
+from resemote.device_images import DeviceImages
 from resemote import leakage
 from resemote.training import rundir
 from resemote.training import spec as spec_module

@@ -12,13 +12,14 @@ and dataset summaries the engine wrote, and the paper's claims from `resemote.pa
 - `findings`: page one: the verdict, the findings in sentences, the claims grouped, one chart per accuracy claim.
 The chapters call these through this package (`from resemote.book import report; report.results_table(...)`).
 """
-from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
-                                       cite_runs, data_root, dataset_label, index_meta, load_datasets, load_entries,
-                                       mean_sd, runs_dir, select, table)
-from resemote.book.report.base import appendix_note, coverage_lines, page_folder, run_label
+from resemote.book.report.entries import (CLASSES, DATASETS, NOT_RUN, SYNTHETIC_TAG, TITLES, accuracy_cell, caption,
+                                          cite_runs, data_root, dataset_label, index_meta, load_datasets,
+                                          load_entries, mean_sd, runs_dir, select, table)
+from resemote.book.report.entries import appendix_note, coverage_lines, page_folder, run_label
 from resemote.book.report.claims import claims_table, load_label_counts, verdict_counts
-from resemote.book.report.extra import (agreement_by_class, agreement_outcomes, agreement_summary, dataset_notes,
-                                        ferplus_scores, ferplus_table, load_agreement, outside_claims_table)
+from resemote.book.report.other_datasets import (agreement_by_class, agreement_outcomes, agreement_summary,
+                                                 dataset_notes, ferplus_scores, ferplus_table, load_agreement,
+                                                 outside_claims_table)
 from resemote.book.report.figures import (confusion_grid, history_grid, images_here, matrix_figure, pairs_figure,
                                           plot_confusion, plot_history, sample_grid, sensitivity_figure)
 from resemote.book.report.leak_section import (clean_cell, clean_counts_table, clean_score, dose_response_figure,

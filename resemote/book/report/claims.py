@@ -22,7 +22,7 @@ import pandas as pd
 
 from resemote import paper
 from resemote.book.records import Entry, load_label_counts as _load_label_counts
-from resemote.book.report.base import CLASSES, DATASETS, REPO, SUBSTITUTE, TITLES, device_label, select
+from resemote.book.report.entries import CLASSES, DATASETS, REPO, SUBSTITUTE, TITLES, device_label, select
 
 REPRODUCED, NOT_REPRODUCED, NOT_CHECKED = "reproduced", "not reproduced", "not checked yet"
 PERMUTED = f"{NOT_REPRODUCED}: permuted"  # a count column with the published numbers under other classes

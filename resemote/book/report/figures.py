@@ -10,7 +10,7 @@ import pandas as pd
 
 from resemote.book.records import Entry
 from resemote.training.rundir import Run
-from resemote.book.report.base import CLASSES, SYNTHETIC_TAG, TITLES
+from resemote.book.report.entries import CLASSES, SYNTHETIC_TAG, TITLES
 
 
 def _plt():

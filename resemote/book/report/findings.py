@@ -20,11 +20,11 @@ from resemote import paper
 from resemote.analysis.leak_inference import (FITTED, dose_trend, fitted_doses, fitted_recall, grid_recalls,
                                               headline_doses, inference_grid, leak_inference, max_with_copies)
 from resemote.book.records import Entry
-from resemote.book.report.base import (CLASSES, DATASETS, REPO, SHORT_TITLES, TITLES, device_label, load_datasets,
-                                       load_entries, runs_dir, select)
+from resemote.book.report.entries import (CLASSES, DATASETS, REPO, SHORT_TITLES, TITLES, device_label, load_datasets,
+                                          load_entries, runs_dir, select)
 from resemote.book.report.claims import (NOT_CHECKED, NOT_REPRODUCED, PERMUTED, REPRODUCED, ablation_rows, accuracy_row,
                                          count_rows, load_label_counts, one_per_seed, seed_interval, sensitivity_rows)
-from resemote.book.report.extra import load_agreement
+from resemote.book.report.other_datasets import load_agreement
 from resemote.book.report.leak_section import TREND, clean_score, grid_table, leak_inference_table, leak_points
 from resemote.book.report.paper_tables import is_permutation
 from resemote.book.report.progress import progress_sentence
@@ -769,7 +769,7 @@ def claims_figure(f: Findings):
 def colab_url(notebook: str = "notebooks/train.ipynb") -> str | None:
     """The Colab link of `notebook`, as the run pages' launch button builds it (_config.yml; the book's commit)."""
     import yaml
-    from resemote.book.launch import launch_urls
+    from resemote.book.launch_buttons import launch_urls
     cfg = yaml.safe_load((REPO / "_config.yml").read_text())
     url = (cfg.get("repository") or {}).get("url", "").rstrip("/")
     if "github.com/" not in url:

@@ -30,7 +30,7 @@ from resemote.analysis.leak_inference import FITTED, POINT_COLUMNS, dose_trend
 from resemote.leakage import PREDICTIONS, leak_block, read_predictions, rescore_predictions
 from resemote.book.records import Entry
 from resemote.training.protocols import SUMMARIES
-from resemote.book.report.base import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
+from resemote.book.report.entries import NOT_RUN, PROFILE_ROWS, SYNTHETIC_TAG, TITLES, device_kind, select
 
 LEAK_EXPERIMENTS = ("leakage", "leakage_copies", "leakage_fitted", "leakage_fitted_copies")  # *_copies: released-style
 SUBSETS = ("all", "leaked", "clean")
@@ -414,7 +414,7 @@ def leak_plan_text(entries: list[Entry], present: bool) -> str:
 def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:
     """Per dataset summary: test images audited, those with an exact, near or mirror copy in another split, and
     the clean rest every clean-test figure is computed on."""
-    from resemote.book.report.base import dataset_label
+    from resemote.book.report.entries import dataset_label
     rows = {}
     for d in datasets:
         c = d["summary"].get("clean_test")
@@ -430,8 +430,8 @@ def clean_counts_table(datasets: list[dict]) -> pd.DataFrame:
 # --- how precise the audit's near pairs are, judged by eye -----------------------------------------------------
 def load_near_precision(records: str | Path | None = None) -> list[dict]:
     """Every recorded near-pair precision (results/datasets/<name>/near-precision.json, written by
-    `resemote.data.sheet.near_precision_record`): names, counts and verdicts, no pixels."""
-    from resemote.book.report.base import REPO
+    `resemote.data.pair_sheet.near_precision_record`): names, counts and verdicts, no pixels."""
+    from resemote.book.report.entries import REPO
     folder = Path(records or REPO / "results") / "datasets"
     return [json.loads(f.read_text()) for f in sorted(folder.glob("*/near-precision.json"))]
 

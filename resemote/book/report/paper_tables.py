@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from resemote import paper
-from resemote.book.report.base import CLASSES, DATASETS, TITLES
+from resemote.book.report.entries import CLASSES, DATASETS, TITLES
 
 
 def paper_table1() -> pd.DataFrame:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from resemote.book.records import Entry, cell
-from resemote.book.report.base import SHORT_TITLES, device_label, run_label
+from resemote.book.report.entries import SHORT_TITLES, device_label, run_label
 
 
 def in_progress(entries: list[Entry]) -> list[Entry]:

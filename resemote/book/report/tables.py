@@ -11,9 +11,9 @@ from resemote import paper
 from resemote.book.records import Entry
 from resemote.training.rundir import Run
 from resemote.book.report.leak_section import subset_rows
-from resemote.book.report.base import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SUBSTITUTE, SYNTHETIC_TAG, TITLES,
-                                       accuracy_cell, runs_dir, dataset_label, device_kind, mean_sd, select,
-                                       short_commit)
+from resemote.book.report.entries import (CLASSES, DATASETS, NOT_RUN, PROFILE_ROWS, REPO, SUBSTITUTE, SYNTHETIC_TAG,
+                                          TITLES, accuracy_cell, runs_dir, dataset_label, device_kind, mean_sd,
+                                          select, short_commit)
 
 
 # --- datasets ------------------------------------------------------------------------------------------------
@@ -348,7 +348,7 @@ def cross_cells(m: pd.DataFrame) -> pd.DataFrame:
 def cross_caption(entries: list[Entry], synthetic: bool = False) -> str:
     """The caption of `cross_matrix`: what kind of runs its rows are (this build's, recorded, or both) and the
     runs themselves, named (`base.caption`)."""
-    from resemote.book.report.base import caption
+    from resemote.book.report.entries import caption
     runs = select(entries, experiment="table3", config="C1", synthetic=synthetic)
     if synthetic:
         return caption(f"Test accuracy (%) across datasets ({SYNTHETIC_TAG}).", runs)
@@ -514,7 +514,7 @@ def cpu_estimate_markdown(entries: list[Entry], dataset: str = "fer2013") -> str
     if est is None:
         return (f"No finished real {TITLES[dataset]} C1 run made on a CPU is in this build, so no CPU estimate of "
                 "the paper's budget is given.")
-    from resemote.book.report.base import cite_runs
+    from resemote.book.report.entries import cite_runs
     e = est["entry"]
     return (f"On a CPU, the paper's {est['epochs']} epochs of C1 on {TITLES[dataset]} would take about "
             f"**{est['hours']:.0f} h per seed**: the median epoch of run {e.id} ({cite_runs([e])}; "

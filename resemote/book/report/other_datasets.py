@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 
 from resemote import paper
-from resemote.analysis.ferplus import AGREEMENT_RECORD, OUTCOMES, SCORE_FILE
+from resemote.analysis.ferplus_agreement import AGREEMENT_RECORD, OUTCOMES, SCORE_FILE
 from resemote.book.records import Entry
-from resemote.book.report.base import CLASSES, NOT_RUN, PROFILE_ROWS, REPO, TITLES, accuracy_cell, runs_dir, select
+from resemote.book.report.entries import CLASSES, NOT_RUN, PROFILE_ROWS, REPO, TITLES, accuracy_cell, runs_dir, select
 from resemote.book.report.leak_section import CLEAN, clean_cell
 
 OUTSIDE = ("ckplus", "jaffe")  # test sets only here
@@ -63,7 +63,7 @@ def outside_claims_table(entries: list[Entry], root: str | Path | None = None) -
                 entries, experiment="table3", dataset=d, config="C1", synthetic=False, finished=False)]
             rows.append({**base, "this companion": NOT_RUN, "classes": "-",
                          "model": (f"made by `make book` with data/{name} present, once a Table III C1 run has "
-                                   "finished: " + "; ".join(f"python -m resemote.book.jobs cross {i} --name {name}"
+                                   "finished: " + "; ".join(f"python -m resemote.book.engine_jobs cross {i} --name {name}"
                                                            for i in todo)) if todo else
                          f"a Table III C1 run (FER2013 or FER+), then `make book` with data/{name} present"})
         for e, m in ours:

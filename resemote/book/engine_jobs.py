@@ -1,4 +1,4 @@
-"""The jobs of `workflow/Snakefile`: `python -m resemote.book.jobs JOB [options]`.
+"""The jobs of `workflow/Snakefile`: `python -m resemote.book.engine_jobs JOB [options]`.
 
 - `synthetic OUT_CSV`  write a synthetic stand-in dataset (its folder name holds its sizes and seed);
 - `train RUN_ID`       execute notebooks/train.ipynb for one planned run with papermill (resuming an
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from resemote.book.workflow import PAGES, ROOT, STALE, Workflow, claimed_gpu
+from resemote.book.engine import PAGES, ROOT, STALE, Workflow, claimed_gpu
 from resemote.book.plan import repo_relative
 from resemote.io import write_json
 from resemote.book.records import write_index
@@ -127,7 +127,7 @@ def job_cross(w: Workflow, rid: str, name: str) -> None:
 def job_book(w: Workflow) -> Path:
     """Write runs/index.json (what every chapter reads), stage the book's sources with the executed
     pages, and build it with Jupyter Book, warnings as errors."""
-    from resemote.book.pages import build_stamp, write_stamp
+    from resemote.book.publish_site import build_stamp, write_stamp
     stamp = build_stamp()  # before building: what the book is built from (`make publish` checks it)
     entries, meta = w.index_entries()
     runs = w.path(w.runs_dir)
@@ -135,7 +135,7 @@ def job_book(w: Workflow) -> Path:
     src, out = w.path(w.out_dir) / "src", w.path(w.out_dir)
     stage_book(w, entries, meta, src)
     env = {**os.environ, "RESEMOTE_RUNS": str(runs.resolve()),
-           # launch buttons open the notebooks at this commit (resemote/book/launch.py); a dirty build has none
+           # launch buttons open the notebooks at this commit (resemote/book/launch_buttons.py); a dirty build has none
            "RESEMOTE_BOOK_COMMIT": stamp["commit"] if stamp["commit"] and not stamp["dirty"] else ""}
     jb = Path(sys.executable).with_name("jupyter-book")
     # --all: staged sources keep their files' times, so an incremental build would keep chapters that read
@@ -228,7 +228,7 @@ def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
     about the runs; synthetic runs and stand-in datasets into book/demo-runs/ and book/demo-data/, the appendix
     on synthetic faces (`_toc.yml` globs each folder under its part)."""
     from resemote.book.colab import restate_page_file
-    from resemote.book.report.base import DATA_PAGES, DEMO_DATA_PAGES, DEMO_RUN_PAGES, RUN_PAGES
+    from resemote.book.report.entries import DATA_PAGES, DEMO_DATA_PAGES, DEMO_RUN_PAGES, RUN_PAGES
     if src.exists():
         shutil.rmtree(src)
     src.mkdir(parents=True)
@@ -277,7 +277,7 @@ def record_page(w: Workflow, d: dict, record: Path, out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m resemote.book.jobs", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m resemote.book.engine_jobs", description=__doc__.splitlines()[0])
     p.add_argument("job", choices=["synthetic", "train", "gradcam", "cross", "dataset", "book"])
     p.add_argument("target", nargs="?")
     p.add_argument("--name", help="the dataset of a cross job")

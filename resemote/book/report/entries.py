@@ -132,7 +132,7 @@ def accuracy_cell(entries: list[Entry], key: str = "test_accuracy", scale: float
     return "; ".join(parts) if parts else NOT_RUN
 
 
-# Where `resemote.book.jobs.stage_book` puts the executed pages, relative to the chapters (book/*.md): real runs
+# Where `resemote.book.engine_jobs.stage_book` puts the executed pages, relative to the chapters (book/*.md): real runs
 # and datasets in the book's run part, synthetic ones in the appendix on synthetic faces.
 RUN_PAGES, DATA_PAGES = "runs", "data"
 DEMO_RUN_PAGES, DEMO_DATA_PAGES = "demo-runs", "demo-data"

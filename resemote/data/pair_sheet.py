@@ -151,6 +151,6 @@ def near_precision_record(name: str, root: str | os.PathLike, samples: Sequence[
              for k, a in (("general", general), ("own", own))}
     return {"dataset": name, "title": title, "posed": is_posed(name),
             "release": dataset_class(name)(root, list(arrays)[-1]).release,
-            "how": "pairs drawn with resemote.data.sheet.sample_pairs(general audit pairs, n, seed, 'near', where); "
+            "how": "pairs drawn with resemote.data.pair_sheet.sample_pairs(general audit pairs, n, seed, 'near', where); "
                    "sheets made with `resemote audit --sheet` and judged by eye (pair, both images, |a - b|)",
             "pairs_general_test": kinds["general"], "pairs_own_test": kinds["own"], "samples": out}

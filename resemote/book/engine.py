@@ -5,10 +5,10 @@ what the Snakefile reads and what its jobs call.
   which runs), and every job's declared inputs: the notebook, the code it imports (`code_files`, found by
   reading the imports, so no list of modules is kept by hand), the data files, and the data's source
   fingerprint as a parameter. Snakemake reruns a job when any of these change and only then.
-- jobs (`python -m resemote.book.workflow JOB ...`): a synthetic stand-in, one training run (papermill over
+- jobs (`python -m resemote.book.engine JOB ...`): a synthetic stand-in, one training run (papermill over
   notebooks/train.ipynb, on a GPU of its own when there are several), one dataset page (papermill over
   notebooks/datasets.ipynb), and the book (the run index, then Jupyter Book).
-`resemote book` (`make book`), which runs Snakemake on this, is `resemote.book.build`.
+`resemote book` (`make book`), which runs Snakemake on this, is `resemote.book.book_command`.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ LOGS, PAGES, DATASETS_DIR, STALE = "_logs", "_pages", "_datasets", "_stale"
 # change there rebuilds the book but redoes no run and no dataset page
 TRAINING_MODULES = ("resemote.training",)
 DATASET_MODULES = ("resemote.analysis.stats",)
-BOOK_MODULES = ("resemote.book.report", "resemote.book.jobs")
+BOOK_MODULES = ("resemote.book.report", "resemote.book.engine_jobs")
 CAM_EXPERIMENTS = ("table3", "table4", "baselines")
 CAM_MODULES = ("resemote.apps.cam", "resemote.checkpoint")
 CROSS_MODULES = ("resemote.analysis.crosseval",)

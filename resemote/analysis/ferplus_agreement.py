@@ -283,7 +283,7 @@ def score_checkpoint(checkpoint: str | Path, fer2013_root, ferplus_root, device:
     from resemote.checkpoint import load_model
     from resemote.env import device_name
     from resemote.evaluation import predict
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     from resemote.data.splits import data_fingerprint
     from resemote.env import git_commit, resolve_device
     from resemote.data.cache import decode

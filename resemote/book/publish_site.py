@@ -1,8 +1,8 @@
 """Publishing the built book: the build stamp, and `make publish` (ghp-import to the gh-pages branch).
 
-The book job (`resemote.book.jobs.job_book`) takes the stamp of the checkout before it builds (the commit, and
+The book job (`resemote.book.engine_jobs.job_book`) takes the stamp of the checkout before it builds (the commit, and
 whether tracked or untracked-but-not-ignored files differ from it) and writes it as `_build/html/build.json`.
-`python -m resemote.book.pages` (`make publish`) pushes `_build/html` with ghp-import only when that stamp names a
+`python -m resemote.book.publish_site` (`make publish`) pushes `_build/html` with ghp-import only when that stamp names a
 clean checkout of the commit checked out now: a book built from uncommitted changes, or from another commit,
 is refused with one line, since nobody could rebuild it from the repository.
 """
@@ -91,7 +91,7 @@ def publish(html: str | Path = "_build/html", root: str | Path = ROOT, remote: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    a = argparse.ArgumentParser(prog="python -m resemote.book.pages", description=__doc__.splitlines()[0])
+    a = argparse.ArgumentParser(prog="python -m resemote.book.publish_site", description=__doc__.splitlines()[0])
     a.add_argument("html", nargs="?", default="_build/html")
     a.add_argument("--remote", default="origin")
     a.add_argument("--branch", default="gh-pages")

@@ -1,5 +1,5 @@
 """`resemote book` (`make book`): say what will run and how long it should take here, then let Snakemake
-(`workflow/Snakefile`, read through `resemote.book.workflow.Workflow`) run it, twice: every run, dataset page,
+(`workflow/Snakefile`, read through `resemote.book.engine.Workflow`) run it, twice: every run, dataset page,
 Grad-CAM figure and cross-dataset test with --keep-going, then the book from whatever finished, so one
 crashed run shows in the book as failed instead of stopping it. The exit status is non-zero when a run failed.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from resemote.book import checkout, plan as P
 from resemote.data.classes import TITLES
-from resemote.book.workflow import LOGS, ROOT, SNAKEFILE, Workflow
+from resemote.book.engine import LOGS, ROOT, SNAKEFILE, Workflow
 from resemote.errors import ResEmoteError
 from resemote.book.records import FAILED
 
@@ -24,7 +24,7 @@ def seconds_per_image(config: str, device: str, batch_size: int, image_size: int
     model and optimizer set up as `train` sets them up (`training.model_and_optimizer`)."""
     import numpy as np
     import torch
-    from resemote.pipeline import DeviceImages
+    from resemote.device_images import DeviceImages
     from resemote.env import resolve_device
     from resemote.training import model_and_optimizer, train_one_epoch
     dev = resolve_device(device)
@@ -131,7 +131,7 @@ def main(plan_file: str = "runs.yml", runs: str = "runs", data: str = "data", ou
             if run:
                 rc_book = snakemake(w, ["book"], partial=True, cores=cores)
             else:  # build from the results already there, running nothing
-                from resemote.book.jobs import job_book
+                from resemote.book.engine_jobs import job_book
                 w.partial = True
                 job_book(w)
                 rc_book = 0

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 # staged page folder -> the repository notebook it was executed from
-# (real runs and datasets, and the appendix's synthetic ones: resemote.book.jobs.stage_book)
+# (real runs and datasets, and the appendix's synthetic ones: resemote.book.engine_jobs.stage_book)
 SOURCES = {"book/runs/": "notebooks/train.ipynb", "book/data/": "notebooks/datasets.ipynb",
            "book/demo-runs/": "notebooks/train.ipynb", "book/demo-data/": "notebooks/datasets.ipynb"}
 GROUP = "launch-buttons"
