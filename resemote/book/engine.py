@@ -317,6 +317,20 @@ class Workflow:
                 "unplaced_records": unplaced}
         return entries, meta
 
+    def real_runs(self, dataset: str, profile: str) -> list[P.PlannedRun]:
+        """The plan's runs of `dataset` under a real-data `profile`, as if it were present: the cells a record of
+        it may fill (resolved once per dataset and profile, however many records there are)."""
+        key = (dataset, profile)
+        if key not in self._real_runs:
+            self._real_runs[key] = [r for r in P.resolve(self.plan, {dataset}, profile, self.path(self.data_dir),
+                                                         self.path(self.runs_dir))
+                                    if not r.synthetic and r.dataset == dataset]
+        return self._real_runs[key]
+
+    @cached_property
+    def _real_runs(self) -> dict:
+        return {}
+
     def record_entries(self, rec: dict, live_fp: dict) -> list[dict] | str:
         """Index entries of a recorded run, one per cell of the plan it was made for, or why it fills none:
         other parameters than any planned run, or other data than the copy present here."""
@@ -328,8 +342,8 @@ class Workflow:
             return other
         out = []
         for profile in P.REAL_PROFILES:
-            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
-                if not r.synthetic and r.dataset == d and r.spec.cell() == cell(params):
+            for r in self.real_runs(d, profile):
+                if r.spec.cell() == cell(params):
                     # a long run's progress shows its curve only; it is never read as a result
                     status = IN_PROGRESS if meta.get("status") == IN_PROGRESS else CURRENT
                     out.append({"id": meta["id"], "kind": RECORDED, "status": status, "error": None,
@@ -354,9 +368,8 @@ class Workflow:
         mine = {k: v for k, v in cell(params).items() if k != "epochs"}
         now = []
         for profile in P.REAL_PROFILES:
-            for r in P.resolve(self.plan, {d}, profile, self.path(self.data_dir), self.path(self.runs_dir)):
-                if not r.synthetic and r.dataset == d and {k: v for k, v in r.spec.cell().items()
-                                                           if k != "epochs"} == mine:
+            for r in self.real_runs(d, profile):
+                if {k: v for k, v in r.spec.cell().items() if k != "epochs"} == mine:
                     now.append((profile, r))
         if not now:
             return None
