@@ -274,3 +274,45 @@ def test_the_script_checker_finds_what_it_guards_against(tmp_path, folder, plant
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
     assert script_violations(tmp_path, folder) == expected
+
+
+# --- where the leak experiment lives --------------------------------------------------------------------------------
+LEAK_NAMES = re.compile(r"train_subset|leak_test_fraction|leak_copies|LeakExperiment|leak_block|leaked_into_train"
+                        r"|LEAK_KEYS|\.leak\b|\bleak=")
+LEAK_HOMES = {
+    "resemote/leakage.py": "the mechanics: the spec's block, the subset, the leaked copies, clean-test scoring",
+    "resemote/training/spec.py": "the run specification, whose optional block it is",
+    "resemote/analysis/leak_inference.py": "its inference (the fit threshold, the share that prints a claim)",
+    "resemote/book/report/leak_section.py": "the book's wording of its runs",
+    "resemote/book/report/findings.py": "page one's inference section",
+    "resemote/book/records.py": "a record's id and label name its settings",
+    "resemote/cli.py": "the command line's --train-subset, --leak-test-fraction, --leak-copies",
+    "notebooks/train.py": "the notebook's typed parameters",
+}
+
+
+def leak_mentions(repo: Path) -> dict[str, int]:
+    """Python files whose code (docstrings left out; comments are not in the tree) names the leak experiment's
+    settings or its block, with how often."""
+    out = {}
+    for f in sorted([*(repo / "resemote").rglob("*.py"), *(repo / "notebooks").glob("*.py"),
+                     *(repo / "benchmarks").glob("*.py")]):
+        tree = ast.parse(f.read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                    and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                body[0] = ast.Pass()
+        n = len(LEAK_NAMES.findall(ast.unparse(tree)))
+        if n:
+            out[f.relative_to(repo).as_posix()] = n
+    return out
+
+
+def test_the_leak_experiment_lives_in_a_few_modules():
+    """Its settings travel as one block of the run specification: any other module goes through the spec
+    (`RunSpec.leaks`, `experiment_label`, `training_images`, `cli_args`) and never names them. Adding an
+    experiment of the same kind touches one block of runs.yml and `resemote/leakage.py`."""
+    assert set(leak_mentions(REPO)) <= set(LEAK_HOMES), leak_mentions(REPO)
+    assert len(LEAK_HOMES) <= 8
