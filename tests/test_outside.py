@@ -13,6 +13,7 @@ from resemote.book import report, records as results
 from resemote.data.classes import CLASSES
 from resemote.analysis.ferplus_agreement import OUTCOMES
 from resemote.book.engine import Workflow
+from resemote.book import run_index
 from test_report import fake_run
 
 PLAN = {
@@ -58,7 +59,7 @@ def test_a_record_carries_cross_results_and_the_ferplus_score(tmp_path):
     (tmp_path / "data").mkdir()
     w = Workflow(str(tmp_path / "plan.yml"), str(tmp_path / "runs"), str(tmp_path / "data"), str(tmp_path / "b"),
                  str(tmp_path / "rec"), "auto", 0)
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     rec = [e for e in entries if e["kind"] == "recorded"]
     assert len(rec) == 1 and rec[0]["profile"] == "reduced" and list(rec[0]["cross"]) == ["ckplus"]
     (tmp_path / "runs").mkdir()

@@ -12,6 +12,7 @@ import yaml
 
 from resemote.book import records
 from resemote.book.engine import Workflow
+from resemote.book import run_index
 from resemote.errors import ResEmoteError
 from tests.conftest import run_cli
 
@@ -114,7 +115,7 @@ def _index(tmp_path: Path) -> list:
     (tmp_path / "data").mkdir(exist_ok=True)
     w = Workflow(str(tmp_path / "plan.yml"), str(tmp_path / "runs"), str(tmp_path / "data"), str(tmp_path / "b"),
                  str(tmp_path / "rec"), "auto", 0)
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     (tmp_path / "runs").mkdir(exist_ok=True)
     records.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     return report.load_entries(tmp_path / "runs")

@@ -12,6 +12,7 @@ import yaml
 
 from resemote.book import records as results
 from resemote.book.engine import Workflow
+from resemote.book import run_index
 from resemote.errors import ResEmoteError
 
 PLAN = {
@@ -101,7 +102,7 @@ def test_a_record_fills_only_the_cell_it_was_made_for(finished, tmp_path):
     for f in ("params.json", "metrics.json"):
         (b32 / f).write_text(json.dumps({**json.loads((b32 / f).read_text()), "batch_size": 32}))
     results.publish_run(b32, tmp_path / "rec")
-    entries, meta = _workflow(tmp_path).index_entries()
+    entries, meta = run_index.index_entries(_workflow(tmp_path))
     rec = [e for e in entries if e["kind"] == "recorded" and e["status"] == "current"]
     assert len(rec) == 1 and rec[0]["profile"] == "reduced" and rec[0]["stands_in_for"] == ["fer2013"]
     assert rec[0]["experiments"] == ["table3"] and rec[0]["status"] == "current" and rec[0]["synthetic"] is None
@@ -123,12 +124,12 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     w = _workflow(tmp_path, present=True)
     (tmp_path / "runs" / "_datasets").mkdir(parents=True)
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-HERE"}))
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     assert not [e for e in entries if e["kind"] == "recorded"]
     assert "made on other data" in meta["unplaced_records"][0]["reason"]
     assert "FP-RECORDED" in meta["unplaced_records"][0]["reason"] and "FP-HERE" in meta["unplaced_records"][0]["reason"]
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-RECORDED"}))
-    entries, meta = w.index_entries()                                # the same data: shown beside the live run
+    entries, meta = run_index.index_entries(w)                                # the same data: shown beside the live run
     rec = [e for e in entries if e["kind"] == "recorded"]
     assert [e["profile"] for e in rec] == ["reduced"]
     # the live run of that cell is missing from this build only, and its line in the commands says so
@@ -166,7 +167,7 @@ def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished
     _finished_at(old, "2026-01-01T00:00:00+00:00")
     results.publish_run(old, tmp_path / "rec")
     w = _plan_with_reduced(tmp_path, 9)
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     hist = [e for e in entries if e["kind"] == "recorded"]
     assert meta["unplaced_records"] == [] and [e["status"] for e in hist] == ["superseded"]
     assert hist[0]["note"] == "history: made at 3 epochs; the plan now trains this run for 80 (paper), 9 (reduced) epochs"
@@ -177,7 +178,7 @@ def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished
         m = json.loads((run / "metrics.json").read_text())
         (run / "metrics.json").write_text(json.dumps({**m, "test_accuracy": 0.25 if name == "r9a" else 0.75}))
         results.publish_run(run, tmp_path / "rec")
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     (tmp_path / "runs").mkdir(exist_ok=True)
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     loaded = report.load_entries(tmp_path / "runs")

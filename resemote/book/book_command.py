@@ -15,6 +15,7 @@ from pathlib import Path
 from resemote.book import checkout, plan as P
 from resemote.data.classes import TITLES
 from resemote.book.engine import LOGS, ROOT, SNAKEFILE, Workflow
+from resemote.book import run_index
 from resemote.errors import ResEmoteError
 from resemote.book.records import FAILED
 
@@ -137,7 +138,7 @@ def main(plan_file: str = "runs.yml", runs: str = "runs", data: str = "data", ou
                 rc_book = 0
             if rc_book:
                 raise ResEmoteError(f"the book did not build; see {w.runs_dir}/{LOGS}/book.log")
-    entries, _ = w.index_entries()
+    entries, _ = run_index.index_entries(w)
     failed = [e for e in entries if e["status"] == FAILED]
     for e in failed:
         print(f"failed: {e['id']}: {e['error']}")

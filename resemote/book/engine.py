@@ -5,9 +5,9 @@ what the Snakefile reads and what its jobs call.
   which runs), and every job's declared inputs: the notebook, the code it imports (`code_files`, found by
   reading the imports, so no list of modules is kept by hand), the data files, and the data's source
   fingerprint as a parameter. Snakemake reruns a job when any of these change and only then.
-- jobs (`python -m resemote.book.engine JOB ...`): a synthetic stand-in, one training run (papermill over
-  notebooks/train.ipynb, on a GPU of its own when there are several), one dataset page (papermill over
-  notebooks/datasets.ipynb), and the book (the run index, then Jupyter Book).
+- the jobs themselves (`python -m resemote.book.engine_jobs JOB ...`): a synthetic stand-in, one training run
+  (papermill over notebooks/train.ipynb, on a GPU of its own when there are several), one dataset page (papermill
+  over notebooks/datasets.ipynb), and the book (the run index, `resemote.book.run_index`, then Jupyter Book).
 `resemote book` (`make book`), which runs Snakemake on this, is `resemote.book.book_command`.
 """
 from __future__ import annotations
@@ -25,8 +25,6 @@ from pathlib import Path
 from resemote.book import plan as P
 from resemote.data.classes import TITLES
 from resemote.errors import ResEmoteError
-from resemote.book.records import (CURRENT, FAILED, IN_PROGRESS, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell, error_line, load_records,
-                                   status_of)
 
 ROOT = P.ROOT
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
@@ -282,41 +280,7 @@ class Workflow:
                                self.path(self.records_dir), self.path(self.plan_file))
         return results + logs + sources + code_files(*BOOK_MODULES)
 
-    # -- what the index and the book show --------------------------------------------------------------
-    def index_entries(self) -> tuple[list[dict], dict]:
-        """One entry per planned run (its status from its directory and its job's log), then every recorded
-        run placed in the cells it was made for; and the index's metadata."""
-        runs = self.path(self.runs_dir)
-        entries = []
-        for r in self.runs:
-            status, error = status_of(runs / r.id, r.spec.cell(), self.log(r.id))
-            cross = {d: self.rel(self.path(self.cross_target(r.id, d))) for d in sorted(self.present)
-                     if self.path(self.cross_target(r.id, d)).is_file()}
-            cam = self.path(self.cam_target(r.id))
-            entries.append({**index_fields(r), "kind": LIVE, "params": plan_params(r), "budget": r.budget(),
-                            "status": status, "error": error, "path": self.rel(runs / r.id), "cross": cross,
-                            "gradcam": self.rel(cam) if cam.is_file() and status == CURRENT else None,
-                            "page": (runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
-                            "command": P.papermill_command(r, self.runs_dir)})
-        datasets = self.dataset_entries()
-        live_fp = {d["name"]: d.get("fingerprint") for d in datasets if d["kind"] == LIVE}
-        unplaced = []
-        for rec in load_records(self.path(self.records_dir), "runs"):
-            placed = self.record_entries(rec, live_fp)
-            history = self.history_entry(rec, live_fp) if isinstance(placed, str) else None
-            if history:
-                entries.append(history)
-            elif isinstance(placed, str):
-                unplaced.append({"id": rec["record"]["id"], "reason": placed,
-                                 "path": P.repo_relative(rec["path"])})
-            entries += placed if isinstance(placed, list) else []
-        entries = supersede_older_records(entries)
-        meta = {"plan": self.plan_file, "profiles": self.plan["profiles"], "profile": self.profile_used,
-                "profile_reason": self.why,
-                "gpus": self.gpus, "present": sorted(self.present), "datasets": datasets,
-                "unplaced_records": unplaced}
-        return entries, meta
-
+    # -- the plan's cells a record may fill ---------------------------------------------------------------
     def real_runs(self, dataset: str, profile: str) -> list[P.PlannedRun]:
         """The plan's runs of `dataset` under a real-data `profile`, as if it were present: the cells a record of
         it may fill (resolved once per dataset and profile, however many records there are)."""
@@ -331,119 +295,8 @@ class Workflow:
     def _real_runs(self) -> dict:
         return {}
 
-    def record_entries(self, rec: dict, live_fp: dict) -> list[dict] | str:
-        """Index entries of a recorded run, one per cell of the plan it was made for, or why it fills none:
-        other parameters than any planned run, or other data than the copy present here."""
-        import json
-        params = json.loads((rec["path"] / "params.json").read_text())
-        meta, d = rec["record"], params["dataset"]
-        other = _other_data(meta, d, live_fp)
-        if other:
-            return other
-        out = []
-        for profile in P.REAL_PROFILES:
-            for r in self.real_runs(d, profile):
-                if r.spec.cell() == cell(params):
-                    # a long run's progress shows its curve only; it is never read as a result
-                    status = IN_PROGRESS if meta.get("status") == IN_PROGRESS else CURRENT
-                    out.append({"id": meta["id"], "kind": RECORDED, "status": status, "error": None,
-                                "path": self.rel(rec["path"]), "record": meta, "profile": profile,
-                                "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
-                                "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
-                                "budget": r.budget(), "page": (rec["path"] / "page.ipynb").is_file(),
-                                "command": P.papermill_command(r, self.runs_dir),
-                                # its weights' results on other test sets, made where it ran (cross jobs)
-                                "cross": {f.stem: self.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}})
-        return out or "its parameters match no run of the plan (runs.yml)"
-
-    def history_entry(self, rec: dict, live_fp: dict) -> dict | None:
-        """A recorded run that fills no cell but was made for a run of the plan at another budget (e.g. the
-        reduced profile's 3 epochs, now 9): an index entry marked superseded, its numbers kept for the run
-        list as history, never read into a cell. None if it matches no run of the plan even so."""
-        import json
-        params = json.loads((rec["path"] / "params.json").read_text())
-        meta, d = rec["record"], params["dataset"]
-        if _other_data(meta, d, live_fp):
-            return None
-        mine = {k: v for k, v in cell(params).items() if k != "epochs"}
-        now = []
-        for profile in P.REAL_PROFILES:
-            for r in self.real_runs(d, profile):
-                if {k: v for k, v in r.spec.cell().items() if k != "epochs"} == mine:
-                    now.append((profile, r))
-        if not now:
-            return None
-        profile, r = now[0]
-        budgets = ", ".join(f"{x.epochs} ({p})" for p, x in now)
-        return {"id": meta["id"], "kind": RECORDED, "status": SUPERSEDED, "error": None, "path": self.rel(rec["path"]),
-                "record": meta, "profile": "history", "config": r.config, "seed": r.seed, "dataset": d,
-                "synthetic": None, "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
-                "budget": f"{params['epochs']} epochs, batch {params['batch_size']}", "page": False,
-                "note": f"history: made at {params['epochs']} epochs; the plan now trains this run for {budgets} "
-                        f"epochs", "command": P.papermill_command(r, self.runs_dir)}
-
-    def dataset_entries(self) -> list[dict]:
-        """Each dataset page's summary: live ones (made here) and recorded ones (results/datasets/)."""
-        import json
-        out = []
-        for name in self.dataset_names:
-            f = self.path(self.dataset_target(name))
-            status = CURRENT if f.is_file() else (FAILED if self.log(f"datasets-{name}").is_file() else NOT_RUN)
-            s = json.loads(f.read_text()) if f.is_file() else {}
-            log = self.log(f"datasets-{name}")
-            out.append({"name": name, "kind": LIVE, "status": status, "path": self.rel(f),
-                        "root": self.rel(self.dataset_root(name)),
-                        "synthetic": name.startswith("synthetic-"), "fingerprint": s.get("fingerprint"),
-                        "error": error_line(log.read_text(errors="replace")) if status == FAILED else None})
-        for rec in load_records(self.path(self.records_dir), "datasets"):
-            out.append({"name": rec["record"]["dataset"], "kind": RECORDED, "status": CURRENT,
-                        "path": self.rel(rec["path"] / "summary.json"), "synthetic": False, "record": rec["record"],
-                        "fingerprint": rec["record"]["data_fingerprint"], "error": None})
-        return out
-
 
 def plan_params(r: P.PlannedRun) -> dict:
     """What decides a planned run's results: its cell and a synthetic stand-in's generator (a Snakemake
     param of its job, so a change of either redoes it)."""
     return {**r.spec.cell(), "synthetic": r.synthetic}
-
-
-def index_fields(r: P.PlannedRun) -> dict:
-    """A planned run's entry in the run index, before its status: its settings, flat, and where the plan puts it."""
-    s = r.spec
-    return {"id": r.id, "dataset": s.dataset, "config": s.config, "protocol": s.protocol, "epochs": s.epochs,
-            "batch_size": s.batch_size, "lr": s.lr, "seed": s.seed, "device": s.device, "image_size": s.image_size,
-            "profile": r.profile, "synthetic": s.synthetic, "root": s.root, "experiments": r.experiments,
-            "stands_in_for": r.stands_in_for, **s.experiment()}
-
-
-def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:
-    """Why a record of dataset `d` cannot fill a cell here: made on other data than the copy present."""
-    if d in live_fp and live_fp[d] and live_fp[d] != meta["data_fingerprint"]:
-        return (f"made on other data ({TITLES.get(d, d)} fingerprint {meta['data_fingerprint']}; the copy here "
-                f"has {live_fp[d]})")
-    return None
-
-
-def supersede_older_records(entries: list[dict]) -> list[dict]:
-    """Where several records fill the same cell (same profile and settings: the same run made twice, e.g.
-    at two commits), the newest fills it and the others become history; a seed is never counted twice."""
-    import json
-    newest: dict[tuple, dict] = {}
-    for e in entries:
-        if e["kind"] == RECORDED and e["status"] == CURRENT:
-            k = (e["profile"], json.dumps(e["params"], sort_keys=True))
-            if k not in newest or e["record"].get("finished_at", "") > newest[k]["record"].get("finished_at", ""):
-                newest[k] = e
-    out = []
-    for e in entries:
-        k = (e.get("profile"), json.dumps(e.get("params"), sort_keys=True))
-        if e["kind"] == RECORDED and e["status"] == IN_PROGRESS and k in newest:
-            # a finished record of the same cell (e.g. made on a GPU meanwhile) supersedes the progress
-            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
-                 "note": f"history: the finished record {newest[k]['id']} fills this cell"}
-        elif e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
-            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
-                 "note": f"history: the newer record {newest[k]['id']} of the same run fills this cell"}
-        out.append(e)
-    return out

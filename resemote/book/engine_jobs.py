@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from resemote.book.engine import PAGES, ROOT, STALE, Workflow, claimed_gpu
+from resemote.book import run_index
 from resemote.book.plan import repo_relative
 from resemote.io import write_json
 from resemote.book.records import write_index
@@ -129,7 +130,7 @@ def job_book(w: Workflow) -> Path:
     pages, and build it with Jupyter Book, warnings as errors."""
     from resemote.book.publish_site import build_stamp, write_stamp
     stamp = build_stamp()  # before building: what the book is built from (`make publish` checks it)
-    entries, meta = w.index_entries()
+    entries, meta = run_index.index_entries(w)
     runs = w.path(w.runs_dir)
     write_index(runs / "index.json", entries, **meta)
     src, out = w.path(w.out_dir) / "src", w.path(w.out_dir)

@@ -3,7 +3,7 @@
 A run directory's own files are `resemote.training.rundir`'s.
 
 The run index (`runs/index.json`; its paths relative to its folder) is the contract between the engine and the book: the engine
-(`resemote.book.engine`) writes one entry per planned run and per recorded run that fills a cell of the plan,
+(`resemote.book.run_index`, for the engine) writes one entry per planned run and per recorded run that fills a cell of the plan,
 the book (`resemote.book.report`) reads them. An entry's `status` is `current` (finished, with the plan's
 parameters), `failed` (with its error line) or `not run`; only a current entry is ever read as a result.
 
