@@ -20,6 +20,7 @@ import pytest
 
 from resemote.book import report
 from resemote.book.engine_jobs import stage_book
+from resemote.book.records import IndexEntry
 from resemote.book.engine import ROOT
 from resemote.data.classes import CLASSES
 
@@ -213,7 +214,7 @@ def test_staging_puts_synthetic_pages_in_the_appendix_and_titles_records_by_thei
         _page(runs / "_pages" / f"datasets-{d['name']}.ipynb", f"Dataset: {d['name']}")
     w = SimpleNamespace(path=Path, runs_dir=str(runs))
     src = tmp_path / "src"
-    stage_book(w, index["runs"], {"datasets": datasets}, src)
+    stage_book(w, [IndexEntry.from_json(e) for e in index["runs"]], {"datasets": datasets}, src)
     book = src / "book"
     listed = {p.parent.name + "/" + p.name for p in book.glob("*/*.*") if p.parent.name in
               ("runs", "data", "demo-runs", "demo-data")}
@@ -290,7 +291,8 @@ def test_a_recorded_page_names_its_record_and_the_commit_that_made_it(runs, tmp_
     nbformat.write(nb, str(rec_dir / "page.ipynb"))
     index = json.loads((runs / "index.json").read_text())
     src = tmp_path / "src"
-    stage_book(SimpleNamespace(path=Path, runs_dir=str(runs)), [e for e in index["runs"] if e["kind"] != "live"],
+    stage_book(SimpleNamespace(path=Path, runs_dir=str(runs)),
+               [IndexEntry.from_json(e) for e in index["runs"] if e["kind"] != "live"],
                {"datasets": []}, src)
     staged = nbformat.read(str(src / "book" / "runs" / "fer2013-C1-s0-9ep-cpu-FAKE.ipynb"), as_version=4)
     head = staged.cells[0].source.splitlines()

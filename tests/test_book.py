@@ -89,7 +89,7 @@ def test_failed_and_mismatched_runs_show_as_failed_never_as_results(tiny_repo, h
     from resemote.book import report
     entries = report.load_entries(tiny_repo.root / "runs")
     assert not report.select(entries, config="C2")                         # never read as a result
-    assert {e.info["config"] for e in report.select(entries, experiment="table3")} == {"C1", "C5"}
+    assert {e.info.config for e in report.select(entries, experiment="table3")} == {"C1", "C5"}
     t4 = report.ablation_table(entries).set_index("config")
     assert t4.loc["C2", "ours acc. (%), RAF-DB, reduced budget"] == report.NOT_RUN
     assert c2["id"] not in text(html, "results").split("Per-class results")[0]   # no result cell cites it

@@ -4,6 +4,7 @@ row, label-agreement tables and dataset notes read them."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
@@ -60,8 +61,8 @@ def test_a_record_carries_cross_results_and_the_ferplus_score(tmp_path):
     w = Workflow(str(tmp_path / "plan.yml"), str(tmp_path / "runs"), str(tmp_path / "data"), str(tmp_path / "b"),
                  str(tmp_path / "rec"), "auto", 0)
     entries, meta = run_index.index_entries(w)
-    rec = [e for e in entries if e["kind"] == "recorded"]
-    assert len(rec) == 1 and rec[0]["profile"] == "reduced" and list(rec[0]["cross"]) == ["ckplus"]
+    rec = [e for e in entries if e.kind == "recorded"]
+    assert len(rec) == 1 and rec[0].profile == "reduced" and list(rec[0].cross) == ["ckplus"]
     (tmp_path / "runs").mkdir()
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     m = report.cross_matrix(report.load_entries(tmp_path / "runs"), root=tmp_path / "runs")
@@ -100,9 +101,9 @@ def test_outside_claims_and_the_ferplus_row(tmp_path):
     assert t.loc["JAFFE", "released repository's README (claim)"] == "- (no claim)"
     assert t.loc["JAFFE", "classes"] == "7 classes tested"
     # no cross result yet: the command that makes it
-    no_cross = [e for e in entries if e.info.get("cross")]
+    no_cross = [e for e in entries if e.info.cross]
     for e in no_cross:
-        e.info["cross"] = {}
+        e.info = replace(e.info, cross={})
     t = report.outside_claims_table(entries, root=tmp_path / "runs").set_index("test set")
     assert t.loc["CK+", "this companion"] == report.NOT_RUN
     assert "python -m resemote.book.engine_jobs cross fer2013-C1-s0-FAKE --name ckplus" in t.loc["CK+", "model"]

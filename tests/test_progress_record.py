@@ -128,7 +128,7 @@ def test_the_book_shows_the_curve_of_a_run_in_progress_and_never_its_result(runs
     entries = _index(tmp_path)
     going = report.in_progress(entries)
     assert [e.id for e in going] == [f"fer2013-C1-s0-3ep-cpu-{COMMIT[:7]}"]
-    assert going[0].info["profile"] == "paper" and not going[0].finished and going[0].metrics == {}
+    assert going[0].info.profile == "paper" and not going[0].finished and going[0].metrics == {}
     # not a result: the paper row stays empty, the reduced row holds the 1-epoch record
     t = report.results_table(entries)
     assert t.loc["this companion, paper protocol (80 epochs)", "FER2013"] == report.NOT_RUN

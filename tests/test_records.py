@@ -103,11 +103,11 @@ def test_a_record_fills_only_the_cell_it_was_made_for(finished, tmp_path):
         (b32 / f).write_text(json.dumps({**json.loads((b32 / f).read_text()), "batch_size": 32}))
     results.publish_run(b32, tmp_path / "rec")
     entries, meta = run_index.index_entries(_workflow(tmp_path))
-    rec = [e for e in entries if e["kind"] == "recorded" and e["status"] == "current"]
-    assert len(rec) == 1 and rec[0]["profile"] == "reduced" and rec[0]["stands_in_for"] == ["fer2013"]
-    assert rec[0]["experiments"] == ["table3"] and rec[0]["status"] == "current" and rec[0]["synthetic"] is None
+    rec = [e for e in entries if e.kind == "recorded" and e.status == "current"]
+    assert len(rec) == 1 and rec[0].profile == "reduced" and rec[0].stands_in_for == ["fer2013"]
+    assert rec[0].experiments == ["table3"] and rec[0].status == "current" and rec[0].synthetic is None
     # another budget of a planned run is history (below); other settings fill no cell at all
-    assert [e["id"] for e in entries if e["status"] == "superseded"] == ["fer2013-C1-s0-5ep-cpu-5555555"]
+    assert [e.id for e in entries if e.status == "superseded"] == ["fer2013-C1-s0-5ep-cpu-5555555"]
     assert [u["id"] for u in meta["unplaced_records"]] == ["fer2013-C1-s0-3ep-b32-cpu-3232323"]
     assert "match no run of the plan" in meta["unplaced_records"][0]["reason"]
     from resemote.book import report
@@ -125,24 +125,24 @@ def test_a_record_made_on_other_data_fills_no_cell(finished, tmp_path):
     (tmp_path / "runs" / "_datasets").mkdir(parents=True)
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-HERE"}))
     entries, meta = run_index.index_entries(w)
-    assert not [e for e in entries if e["kind"] == "recorded"]
+    assert not [e for e in entries if e.kind == "recorded"]
     assert "made on other data" in meta["unplaced_records"][0]["reason"]
     assert "FP-RECORDED" in meta["unplaced_records"][0]["reason"] and "FP-HERE" in meta["unplaced_records"][0]["reason"]
     (tmp_path / "runs" / "_datasets" / "fer2013.json").write_text(json.dumps({"fingerprint": "FP-RECORDED"}))
     entries, meta = run_index.index_entries(w)                                # the same data: shown beside the live run
-    rec = [e for e in entries if e["kind"] == "recorded"]
-    assert [e["profile"] for e in rec] == ["reduced"]
+    rec = [e for e in entries if e.kind == "recorded"]
+    assert [e.profile for e in rec] == ["reduced"]
     # the live run of that cell is missing from this build only, and its line in the commands says so
     from resemote.book import report
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     cmds = report.commands_table(report.load_entries(tmp_path / "runs")).set_index("command")
-    assert cmds.loc[rec[0]["command"], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
+    assert cmds.loc[rec[0].command, "status"] == f"not run here (recorded elsewhere: {rec[0].id})"
     assert cmds["status"].str.contains("recorded elsewhere").sum() == 1
     # and so does its row in the provenance table, while the record's own row reads current
     prov = report.provenance_table(report.load_entries(tmp_path / "runs")).set_index("run")
-    live = [e["id"] for e in entries if e["kind"] != "recorded" and e.get("command") == rec[0]["command"]]
-    assert prov.loc[live[0], "status"] == f"not run here (recorded elsewhere: {rec[0]['id']})"
-    assert prov.loc[rec[0]["id"], "status"] == "current"
+    live = [e.id for e in entries if e.kind != "recorded" and e.command == rec[0].command]
+    assert prov.loc[live[0], "status"] == f"not run here (recorded elsewhere: {rec[0].id})"
+    assert prov.loc[rec[0].id, "status"] == "current"
 
 
 def _plan_with_reduced(tmp_path: Path, epochs: int) -> Workflow:
@@ -168,9 +168,9 @@ def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished
     results.publish_run(old, tmp_path / "rec")
     w = _plan_with_reduced(tmp_path, 9)
     entries, meta = run_index.index_entries(w)
-    hist = [e for e in entries if e["kind"] == "recorded"]
-    assert meta["unplaced_records"] == [] and [e["status"] for e in hist] == ["superseded"]
-    assert hist[0]["note"] == "history: made at 3 epochs; the plan now trains this run for 80 (paper), 9 (reduced) epochs"
+    hist = [e for e in entries if e.kind == "recorded"]
+    assert meta["unplaced_records"] == [] and [e.status for e in hist] == ["superseded"]
+    assert hist[0].note == "history: made at 3 epochs; the plan now trains this run for 80 (paper), 9 (reduced) epochs"
 
     for name, commit, when in (("r9a", "9a9a9a9aaaaaa", "2026-02-01T00:00:00+00:00"),
                                ("r9b", "9b9b9b9bbbbbb", "2026-03-01T00:00:00+00:00")):
@@ -182,10 +182,10 @@ def test_a_record_of_an_older_budget_is_kept_as_history_not_in_the_cell(finished
     (tmp_path / "runs").mkdir(exist_ok=True)
     results.write_index(tmp_path / "runs" / "index.json", entries, **meta)
     loaded = report.load_entries(tmp_path / "runs")
-    by_id = {e.info["record"]["commit"]: e for e in loaded if e.recorded}
+    by_id = {e.info.record["commit"]: e for e in loaded if e.recorded}
     assert by_id["9b9b9b9bbbbbb"].status == "current"                      # the newest record of the cell
     assert by_id["9a9a9a9aaaaaa"].status == "superseded" and by_id["3333333aaaaaa"].status == "superseded"
-    assert "newer record fer2013-C1-s0-9ep-cpu-9b9b9b9" in by_id["9a9a9a9aaaaaa"].info["note"]
+    assert "newer record fer2013-C1-s0-9ep-cpu-9b9b9b9" in by_id["9a9a9a9aaaaaa"].info.note
     t = report.results_table(loaded)
     assert t.loc["this companion, reduced budget", "FER2013"] == "75.00 (recorded, CPU)"   # one seed, counted once
     prov = report.provenance_table(loaded).set_index("status")
@@ -266,3 +266,12 @@ def _empty_tar(path: Path) -> Path:
     with tarfile.open(path, "w:gz"):
         pass
     return path
+
+
+def test_an_index_entry_round_trips_and_an_older_index_still_loads():
+    e = results.IndexEntry(id="x", kind=results.RECORDED, status=results.CURRENT, params={"epochs": 9},
+                           cross={"ckplus": "x/cross/ckplus.json"}, record={"id": "x", "commit": "abc"})
+    assert results.IndexEntry.from_json(json.loads(json.dumps(e.to_json()))) == e
+    # an index written before the entries were typed: flat settings beside the entry's keys, left out
+    old = {"id": "y", "kind": "live", "status": "not run", "epochs": 80, "protocol": "paper", "leak_copies": 1}
+    assert results.IndexEntry.from_json(old) == results.IndexEntry(id="y", kind="live", status="not run")

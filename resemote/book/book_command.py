@@ -139,9 +139,9 @@ def main(plan_file: str = "runs.yml", runs: str = "runs", data: str = "data", ou
             if rc_book:
                 raise ResEmoteError(f"the book did not build; see {w.runs_dir}/{LOGS}/book.log")
     entries, _ = run_index.index_entries(w)
-    failed = [e for e in entries if e["status"] == FAILED]
+    failed = [e for e in entries if e.status == FAILED]
     for e in failed:
-        print(f"failed: {e['id']}: {e['error']}")
+        print(f"failed: {e.id}: {e.error}")
     if failed or rc:
         print(f"{len(failed)} run(s) failed; the book shows them as failed")
         return 1

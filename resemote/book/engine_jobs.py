@@ -25,7 +25,7 @@ from resemote.book.engine import PAGES, ROOT, STALE, Workflow, claimed_gpu
 from resemote.book import run_index
 from resemote.book.plan import repo_relative
 from resemote.io import write_json
-from resemote.book.records import write_index
+from resemote.book.records import IndexEntry, write_index
 
 
 def execute(notebook: Path, output: Path, parameters: dict, title: str | None = None) -> None:
@@ -223,7 +223,7 @@ def _stage_recorded(page: Path, dest: Path, record_id: str) -> None:
     nbformat.write(nb, str(dest))
 
 
-def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
+def stage_book(w: Workflow, entries: list[IndexEntry], meta: dict, src: Path) -> None:
     """Copy the book's sources and the executed pages into `src`: real runs (this build's and recorded ones,
     each titled with its record's id) and real datasets into book/runs/ and book/data/, the part of the book
     about the runs; synthetic runs and stand-in datasets into book/demo-runs/ and book/demo-data/, the appendix
@@ -241,16 +241,16 @@ def stage_book(w: Workflow, entries: list[dict], meta: dict, src: Path) -> None:
         folder.mkdir(exist_ok=True)
     runs = w.path(w.runs_dir)
     for e in entries:
-        recorded = e["kind"] != "live"
-        page = runs / e["path"] / "page.ipynb" if recorded else runs / PAGES / f"{e['id']}.ipynb"
-        if not (e.get("page") and page.is_file()):
+        recorded = e.kind != "live"
+        page = runs / e.path / "page.ipynb" if recorded else runs / PAGES / f"{e.id}.ipynb"
+        if not (e.page and page.is_file()):
             continue
-        dest = out[DEMO_RUN_PAGES if e.get("synthetic") else RUN_PAGES] / f"{e['id']}.ipynb"
+        dest = out[DEMO_RUN_PAGES if e.synthetic else RUN_PAGES] / f"{e.id}.ipynb"
         if recorded:
-            _stage_recorded(page, dest, e["id"])
+            _stage_recorded(page, dest, e.id)
         else:
             shutil.copy(page, dest)
-        restate_page_file(dest, runs / e["path"])  # its Colab estimate, if it miscounted
+        restate_page_file(dest, runs / e.path)  # its Colab estimate, if it miscounted
     live = {d["name"] for d in meta["datasets"] if d["kind"] == "live" and d["status"] == "current"}
     for d in meta["datasets"]:
         page = runs / PAGES / f"datasets-{d['name']}.ipynb"

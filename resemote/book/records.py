@@ -3,9 +3,10 @@
 A run directory's own files are `resemote.training.rundir`'s.
 
 The run index (`runs/index.json`; its paths relative to its folder) is the contract between the engine and the book: the engine
-(`resemote.book.run_index`, for the engine) writes one entry per planned run and per recorded run that fills a cell of the plan,
-the book (`resemote.book.report`) reads them. An entry's `status` is `current` (finished, with the plan's
-parameters), `failed` (with its error line) or `not run`; only a current entry is ever read as a result.
+(`resemote.book.run_index`, for the engine) writes one entry (`IndexEntry`) per planned run and per recorded run
+that fills a cell of the plan, the book (`resemote.book.report`) reads them. An entry's `status` is `current`
+(finished, with the plan's parameters), `failed` (with its error line) or `not run`; only a current entry is ever
+read as a result.
 
 Recorded runs live in `results/` (committed): the small text files of a finished run made elsewhere
 (`results/runs/<id>/`) or of a dataset's computed tables and audit (`results/datasets/<id>/`), each with a
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -90,20 +91,58 @@ def error_line(text: str) -> str:
 
 
 # --- the run index ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class IndexEntry:
+    """One entry of the run index (`runs/index.json`): a planned run (`kind` live) or a recorded run placed
+    in a cell of the plan or kept as history (`kind` recorded), as the engine writes it and the book reads it."""
+
+    id: str = ""
+    kind: str = LIVE                   # live (planned here) or recorded (results/runs/)
+    status: str = NOT_RUN              # current, failed, not run, in progress or superseded
+    error: str | None = None           # a failed run's error line
+    path: str = ""                     # its run directory, relative to the index's folder
+    profile: str = ""                  # the plan's profile it fills a cell of, or 'history'
+    dataset: str = ""
+    config: str = ""
+    seed: int | None = None
+    synthetic: dict | None = None      # the synthetic stand-in's generator (sizes, seed), or None
+    experiments: list[str] = field(default_factory=list)    # the book's experiments it is a run of
+    stands_in_for: list[str] = field(default_factory=list)  # the datasets whose cells it fills
+    params: dict = field(default_factory=dict)              # its result-deciding settings (`cell`)
+    budget: str = ""                   # its training budget in words ('9 epochs, batch 16')
+    command: str = ""                  # the command that makes it
+    page: bool = False                 # it has an executed notebook page to stage
+    cross: dict[str, str] = field(default_factory=dict)     # its results on other test sets: name -> file
+    gradcam: str | None = None         # its Grad-CAM figure (live, current)
+    record: dict | None = None         # a recorded run's record.json
+    note: str | None = None            # why a record is history
+    spec: dict | None = None           # a planned run's RunSpec (`json.loads(spec.to_json())`); None if recorded
+
+    def to_json(self) -> dict:
+        """The entry as `runs/index.json` holds it: every field, by name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "IndexEntry":
+        """An entry read from `runs/index.json`; keys it does not know (an older index's) are left out."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
 @dataclass
 class Entry:
     """One entry of the run index and, when it is current, its results."""
 
-    info: dict          # id, kind, status, error, experiments, stands_in_for, profile, params, command, ...
+    info: IndexEntry
     run: Run | None     # only for a current entry
 
     @property
     def id(self) -> str:
-        return self.info["id"]
+        return self.info.id
 
     @property
     def status(self) -> str:
-        return self.info.get("status", NOT_RUN)
+        return self.info.status
 
     @property
     def finished(self) -> bool:
@@ -111,7 +150,7 @@ class Entry:
 
     @property
     def recorded(self) -> bool:
-        return self.info.get("kind") == RECORDED
+        return self.info.kind == RECORDED
 
     @property
     def in_progress(self) -> bool:
@@ -125,7 +164,7 @@ class Entry:
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.info.get("synthetic")) or (self.run is not None and self.run.synthetic)
+        return bool(self.info.synthetic) or (self.run is not None and self.run.synthetic)
 
     @property
     def metrics(self) -> dict:
@@ -133,7 +172,7 @@ class Entry:
 
     @property
     def params(self) -> dict:
-        return self.run.params if self.run else self.info.get("params", {})
+        return self.run.params if self.run else self.info.params
 
     @property
     def leaked(self) -> bool:
@@ -151,8 +190,8 @@ class Entry:
         return x.short_label() if x else ""
 
 
-def write_index(path: Path, entries: list[dict], **meta) -> None:
-    write_json(path, {**meta, "runs": entries})
+def write_index(path: Path, entries: list[IndexEntry], **meta) -> None:
+    write_json(path, {**meta, "runs": [e.to_json() for e in entries]})
 
 
 def load_entries(runs_dir: str | Path) -> list[Entry]:
@@ -162,10 +201,11 @@ def load_entries(runs_dir: str | Path) -> list[Entry]:
     if not index.is_file():
         return []
     out = []
-    for info in json.loads(index.read_text())["runs"]:
+    for d in json.loads(index.read_text())["runs"]:
+        info = IndexEntry.from_json(d)
         run = None
-        if info.get("status") in (CURRENT, SUPERSEDED, IN_PROGRESS):
-            run = load_run(runs_dir / info["path"])
+        if info.status in (CURRENT, SUPERSEDED, IN_PROGRESS):
+            run = load_run(runs_dir / info.path)
         out.append(Entry(info, run))
     return out
 

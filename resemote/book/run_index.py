@@ -9,15 +9,16 @@ reads it back (`records.load_entries`).
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from resemote.book import plan as P
 from resemote.book.engine import PAGES, Workflow, plan_params
-from resemote.book.records import (CURRENT, FAILED, IN_PROGRESS, LIVE, NOT_RUN, RECORDED, SUPERSEDED, cell,
-                                   error_line, load_records, status_of)
+from resemote.book.records import (CURRENT, FAILED, IN_PROGRESS, LIVE, NOT_RUN, RECORDED, SUPERSEDED, IndexEntry,
+                                   cell, error_line, load_records, status_of)
 from resemote.data.classes import TITLES
 
 
-def index_entries(w: Workflow) -> tuple[list[dict], dict]:
+def index_entries(w: Workflow) -> tuple[list[IndexEntry], dict]:
     """One entry per planned run (its status from its directory and its job's log), then every recorded
     run placed in the cells it was made for; and the index's metadata."""
     runs = w.path(w.runs_dir)
@@ -27,11 +28,11 @@ def index_entries(w: Workflow) -> tuple[list[dict], dict]:
         cross = {d: w.rel(w.path(w.cross_target(r.id, d))) for d in sorted(w.present)
                  if w.path(w.cross_target(r.id, d)).is_file()}
         cam = w.path(w.cam_target(r.id))
-        entries.append({**index_fields(r), "kind": LIVE, "params": plan_params(r), "budget": r.budget(),
-                        "status": status, "error": error, "path": w.rel(runs / r.id), "cross": cross,
-                        "gradcam": w.rel(cam) if cam.is_file() and status == CURRENT else None,
-                        "page": (runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
-                        "command": P.papermill_command(r, w.runs_dir)})
+        entries.append(replace(index_fields(r), kind=LIVE, params=plan_params(r), budget=r.budget(),
+                               status=status, error=error, path=w.rel(runs / r.id), cross=cross,
+                               gradcam=w.rel(cam) if cam.is_file() and status == CURRENT else None,
+                               page=(runs / PAGES / f"{r.id}.ipynb").is_file() and status == CURRENT,
+                               command=P.papermill_command(r, w.runs_dir)))
     datasets = dataset_entries(w)
     live_fp = {d["name"]: d.get("fingerprint") for d in datasets if d["kind"] == LIVE}
     unplaced = []
@@ -52,7 +53,7 @@ def index_entries(w: Workflow) -> tuple[list[dict], dict]:
     return entries, meta
 
 
-def record_entries(w: Workflow, rec: dict, live_fp: dict) -> list[dict] | str:
+def record_entries(w: Workflow, rec: dict, live_fp: dict) -> list[IndexEntry] | str:
     """Index entries of a recorded run, one per cell of the plan it was made for, or why it fills none:
     other parameters than any planned run, or other data than the copy present here."""
     params = json.loads((rec["path"] / "params.json").read_text())
@@ -66,17 +67,16 @@ def record_entries(w: Workflow, rec: dict, live_fp: dict) -> list[dict] | str:
             if r.spec.cell() == cell(params):
                 # a long run's progress shows its curve only; it is never read as a result
                 status = IN_PROGRESS if meta.get("status") == IN_PROGRESS else CURRENT
-                out.append({"id": meta["id"], "kind": RECORDED, "status": status, "error": None,
-                            "path": w.rel(rec["path"]), "record": meta, "profile": profile,
-                            "config": r.config, "seed": r.seed, "dataset": d, "synthetic": None,
-                            "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
-                            "budget": r.budget(), "page": (rec["path"] / "page.ipynb").is_file(),
-                            "command": P.papermill_command(r, w.runs_dir),
-                            # its weights' results on other test sets, made where it ran (cross jobs)
-                            "cross": {f.stem: w.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}})
+                out.append(IndexEntry(
+                    id=meta["id"], kind=RECORDED, status=status, error=None, path=w.rel(rec["path"]), record=meta,
+                    profile=profile, config=r.config, seed=r.seed, dataset=d, synthetic=None,
+                    experiments=r.experiments, stands_in_for=[d], params=cell(params), budget=r.budget(),
+                    page=(rec["path"] / "page.ipynb").is_file(), command=P.papermill_command(r, w.runs_dir),
+                    # its weights' results on other test sets, made where it ran (cross jobs)
+                    cross={f.stem: w.rel(f) for f in sorted((rec["path"] / "cross").glob("*.json"))}))
     return out or "its parameters match no run of the plan (runs.yml)"
 
-def history_entry(w: Workflow, rec: dict, live_fp: dict) -> dict | None:
+def history_entry(w: Workflow, rec: dict, live_fp: dict) -> IndexEntry | None:
     """A recorded run that fills no cell but was made for a run of the plan at another budget (e.g. the
     reduced profile's 3 epochs, now 9): an index entry marked superseded, its numbers kept for the run
     list as history, never read into a cell. None if it matches no run of the plan even so."""
@@ -94,12 +94,12 @@ def history_entry(w: Workflow, rec: dict, live_fp: dict) -> dict | None:
         return None
     profile, r = now[0]
     budgets = ", ".join(f"{x.epochs} ({p})" for p, x in now)
-    return {"id": meta["id"], "kind": RECORDED, "status": SUPERSEDED, "error": None, "path": w.rel(rec["path"]),
-            "record": meta, "profile": "history", "config": r.config, "seed": r.seed, "dataset": d,
-            "synthetic": None, "experiments": r.experiments, "stands_in_for": [d], "params": cell(params),
-            "budget": f"{params['epochs']} epochs, batch {params['batch_size']}", "page": False,
-            "note": f"history: made at {params['epochs']} epochs; the plan now trains this run for {budgets} "
-                    f"epochs", "command": P.papermill_command(r, w.runs_dir)}
+    return IndexEntry(id=meta["id"], kind=RECORDED, status=SUPERSEDED, error=None, path=w.rel(rec["path"]),
+                      record=meta, profile="history", config=r.config, seed=r.seed, dataset=d,
+                      synthetic=None, experiments=r.experiments, stands_in_for=[d], params=cell(params),
+                      budget=f"{params['epochs']} epochs, batch {params['batch_size']}", page=False,
+                      note=f"history: made at {params['epochs']} epochs; the plan now trains this run for {budgets} "
+                           f"epochs", command=P.papermill_command(r, w.runs_dir))
 
 def dataset_entries(w: Workflow) -> list[dict]:
     """Each dataset page's summary: live ones (made here) and recorded ones (results/datasets/)."""
@@ -120,13 +120,13 @@ def dataset_entries(w: Workflow) -> list[dict]:
     return out
 
 
-def index_fields(r: P.PlannedRun) -> dict:
-    """A planned run's entry in the run index, before its status: its settings, flat, and where the plan puts it."""
+def index_fields(r: P.PlannedRun) -> IndexEntry:
+    """A planned run's entry in the run index, before its status: its spec (every setting) and where the plan
+    puts it."""
     s = r.spec
-    return {"id": r.id, "dataset": s.dataset, "config": s.config, "protocol": s.protocol, "epochs": s.epochs,
-            "batch_size": s.batch_size, "lr": s.lr, "seed": s.seed, "device": s.device, "image_size": s.image_size,
-            "profile": r.profile, "synthetic": s.synthetic, "root": s.root, "experiments": r.experiments,
-            "stands_in_for": r.stands_in_for, **s.experiment()}
+    return IndexEntry(id=r.id, dataset=s.dataset, config=s.config, seed=s.seed, profile=r.profile,
+                      synthetic=s.synthetic, experiments=r.experiments, stands_in_for=r.stands_in_for,
+                      spec=json.loads(s.to_json()))
 
 
 def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:
@@ -137,24 +137,24 @@ def _other_data(meta: dict, d: str, live_fp: dict) -> str | None:
     return None
 
 
-def supersede_older_records(entries: list[dict]) -> list[dict]:
+def supersede_older_records(entries: list[IndexEntry]) -> list[IndexEntry]:
     """Where several records fill the same cell (same profile and settings: the same run made twice, e.g.
     at two commits), the newest fills it and the others become history; a seed is never counted twice."""
-    newest: dict[tuple, dict] = {}
+    newest: dict[tuple, IndexEntry] = {}
     for e in entries:
-        if e["kind"] == RECORDED and e["status"] == CURRENT:
-            k = (e["profile"], json.dumps(e["params"], sort_keys=True))
-            if k not in newest or e["record"].get("finished_at", "") > newest[k]["record"].get("finished_at", ""):
+        if e.kind == RECORDED and e.status == CURRENT:
+            k = (e.profile, json.dumps(e.params, sort_keys=True))
+            if k not in newest or e.record.get("finished_at", "") > newest[k].record.get("finished_at", ""):
                 newest[k] = e
     out = []
     for e in entries:
-        k = (e.get("profile"), json.dumps(e.get("params"), sort_keys=True))
-        if e["kind"] == RECORDED and e["status"] == IN_PROGRESS and k in newest:
+        k = (e.profile, json.dumps(e.params, sort_keys=True))
+        if e.kind == RECORDED and e.status == IN_PROGRESS and k in newest:
             # a finished record of the same cell (e.g. made on a GPU meanwhile) supersedes the progress
-            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
-                 "note": f"history: the finished record {newest[k]['id']} fills this cell"}
-        elif e["kind"] == RECORDED and e["status"] == CURRENT and newest[k] is not e:
-            e = {**e, "status": SUPERSEDED, "profile": "history", "page": False,
-                 "note": f"history: the newer record {newest[k]['id']} of the same run fills this cell"}
+            e = replace(e, status=SUPERSEDED, profile="history", page=False,
+                        note=f"history: the finished record {newest[k].id} fills this cell")
+        elif e.kind == RECORDED and e.status == CURRENT and newest[k] is not e:
+            e = replace(e, status=SUPERSEDED, profile="history", page=False,
+                        note=f"history: the newer record {newest[k].id} of the same run fills this cell")
         out.append(e)
     return out

@@ -40,7 +40,7 @@ def one_per_seed(entries: list[Entry]) -> list[Entry]:
     """One run per seed: this build's where it has one, else the recorded one (a seed never counts twice)."""
     by_seed: dict = {}
     for e in sorted(entries, key=lambda e: not e.recorded):  # recorded first, so this build's overwrite them
-        by_seed[e.params.get("seed", e.info.get("seed"))] = e
+        by_seed[e.params.get("seed", e.info.seed)] = e
     return list(by_seed.values())
 
 
@@ -82,7 +82,7 @@ def accuracy_row(claim: str, value: float, entries: list[Entry], reduced: list[E
         ours = f"needs 80-epoch runs: {_run_with_data(name)}"
         if reduced:
             mean, lo, hi = seed_interval(reduced)
-            ours += (f". A reduced-budget run ({reduced[0].info.get('budget')}) gave {mean:.2f}, which does not "
+            ours += (f". A reduced-budget run ({reduced[0].info.budget}) gave {mean:.2f}, which does not "
                      f"test an 80-epoch claim")
     return {"claim": claim, "paper": f"{value:.2f}%", "this companion": ours, "verdict": verdict,
             "evidence": _link(page, page.capitalize())}
@@ -174,7 +174,7 @@ def sensitivity_rows(entries: list[Entry]) -> list[dict]:
     sens = select(entries, experiment="sensitivity", synthetic=False, profile="paper")
     by_data: dict[str, dict[int, list[Entry]]] = {}
     for e in sens:
-        for d in e.info.get("stands_in_for", []):
+        for d in e.info.stands_in_for:
             by_data.setdefault(d, {}).setdefault(e.params.get("batch_size"), []).append(e)
     S = paper.SENSITIVITY
     sizes, best_b, (e_lo, e_hi), best_e = S["batch_sizes"], S["best_batch_size"], S["epochs"], S["best_epochs"]

@@ -77,12 +77,12 @@ def select(entries: Iterable[Entry], *, experiment: str | None = None, dataset: 
     test images leaked into its training (the leak experiment) is selected only for a leak experiment."""
     sel = []
     for e in entries:
-        if ((experiment and experiment not in e.info.get("experiments", []))
+        if ((experiment and experiment not in e.info.experiments)
                 or (e.leaked and not (experiment or "").startswith("leak"))
-                or (dataset and dataset not in e.info.get("stands_in_for", []))
-                or (config and e.info.get("config") != config)
+                or (dataset and dataset not in e.info.stands_in_for)
+                or (config and e.info.config != config)
                 or (synthetic is not None and e.synthetic != synthetic)
-                or (profile and e.info.get("profile") != profile)
+                or (profile and e.info.profile != profile)
                 or (recorded is not None and e.recorded != recorded)
                 or (finished and not e.finished)):
             continue
@@ -151,9 +151,9 @@ SHORT_TITLES = {k: v.split(" (")[0] for k, v in TITLES.items()}
 def run_label(e: Entry) -> str:
     """A run as a source line names it: 'FER2013 C1 9 ep (recorded)', 'synthetic C1 8 ep (synthetic)'; the
     seed, batch size, training subset and leak only where they are not the plain run's."""
-    p = {**e.info.get("params", {}), **(e.params or {})}
-    data = "synthetic" if e.synthetic else SHORT_TITLES.get(p.get("dataset") or e.info.get("dataset"), "?")
-    parts = [data, str(p.get("config") or e.info.get("config"))]
+    p = {**e.info.params, **(e.params or {})}
+    data = "synthetic" if e.synthetic else SHORT_TITLES.get(p.get("dataset") or e.info.dataset, "?")
+    parts = [data, str(p.get("config") or e.info.config)]
     if p.get("seed"):
         parts.append(f"seed {p['seed']}")
     if p.get("epochs") is not None:
@@ -174,7 +174,7 @@ def cite_runs(entries: Iterable[Entry]) -> str:
         if not e.finished or e.id in parts:
             continue
         label = run_label(e)
-        parts[e.id] = (f'<a href="{page_folder(e)}/{e.id}.html" title="{e.id}">{label}</a>' if e.info.get("page")
+        parts[e.id] = (f'<a href="{page_folder(e)}/{e.id}.html" title="{e.id}">{label}</a>' if e.info.page
                        else label)
     return ", ".join(parts.values()) if parts else "no finished runs"
 
@@ -201,21 +201,21 @@ def coverage_lines(entries: list[Entry], datasets: list[dict], label_counts: lis
     budgets = {"reduced": "a reduced budget", "paper": "the paper's budget"}
     trained: dict[str, list[Entry]] = {}
     for e in select(entries, experiment="table3", config="C1", synthetic=False):
-        trained.setdefault(e.info.get("dataset") or e.metrics["dataset"], []).append(e)
-    crossed = {name: d for d, runs in trained.items() for e in runs for name in (e.info.get("cross") or {})}
+        trained.setdefault(e.info.dataset or e.metrics["dataset"], []).append(e)
+    crossed = {name: d for d, runs in trained.items() for e in runs for name in (e.info.cross or {})}
     counted = {d["name"] for d in datasets if not d["synthetic"]}
     labels_only = {c.get("dataset") for c in label_counts}
     groups: dict[str, list[str]] = {}
     for name in (*DATASETS, "ferplus", "ckplus", "jaffe"):
         if name in trained:
             runs = list({e.id: e for e in trained[name]}.values())
-            how = "; ".join(sorted({f"{budgets.get(e.info.get('profile'), e.info.get('profile'))} "
+            how = "; ".join(sorted({f"{budgets.get(e.info.profile, e.info.profile)} "
                                     f"({e.params.get('epochs')} epochs, {device_kind(e.metrics)}, "
                                     f"{'recorded' if e.recorded else 'this build'})" for e in runs}))
             what = f"ResEmoteNet C1 trained and tested at {how}"
         elif name in crossed:
             what = "a test set only, for the models trained on " + _and(
-                sorted({TITLES[d] for d, runs in trained.items() for e in runs if name in (e.info.get("cross") or {})}))
+                sorted({TITLES[d] for d, runs in trained.items() for e in runs if name in (e.info.cross or {})}))
         elif name in counted:
             what = "counted and audited; no run trained or tested on it"
         elif name in labels_only:

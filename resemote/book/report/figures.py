@@ -76,11 +76,11 @@ def panel_title(e: Entry, width: int = 56) -> str:
     """A small-multiple panel's title: the data and budget, the run id and what kind of run it is, wrapped to
     `width` characters a line so that neighbouring panels' titles never run into each other."""
     if e.synthetic:
-        stands = ", ".join(TITLES[d] for d in e.info.get("stands_in_for", []))
+        stands = ", ".join(TITLES[d] for d in e.info.stands_in_for)
         return _wrap(f"{e.id}\n[{SYNTHETIC_TAG}; stand-in for {stands}]", width)
     m = e.metrics
     kind = f"recorded, {m['device'].split(' (')[0]}, commit {str(m['git_commit'])[:7]}" if e.recorded else "this build"
-    budget = e.info.get("budget", "")
+    budget = e.info.budget
     return _wrap(f"{TITLES.get(m['dataset'], m['dataset'])}{', ' + budget if budget else ''}\n{e.id}\n[{kind}]", width)
 
 

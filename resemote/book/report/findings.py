@@ -299,7 +299,7 @@ def _cross_sentence(f: Findings) -> str | None:
         e = b.runs[0]
         scores = []
         for name in OUTSIDE:
-            path = (e.info.get("cross") or {}).get(name)
+            path = (e.info.cross or {}).get(name)
             if not path or not (f.root / path).is_file():
                 continue
             m = json.loads((f.root / path).read_text())
@@ -850,7 +850,7 @@ def reading_guide(f: Findings) -> str:
              "sensitivity": "the sensitivity study"}
     have = [w for x, w in extra.items() if _real_finished(f, x)]
     lack = [w for x, w in extra.items() if not _real_finished(f, x)]
-    cross = any((e.info.get("cross") or {}) for d in TRAINED if (b := best_result(f, d)) for e in b.runs)
+    cross = any((e.info.cross or {}) for d in TRAINED if (b := best_result(f, d)) for e in b.runs)
     res = ("- {doc}`results` and {doc}`ablation` put the paper's Tables III and IV beside our runs. On real data "
            + (f"they hold ResEmoteNet on {_and(trained)}" if trained else "they hold no run yet")
            + (" and a cross-dataset test" if cross else "")
@@ -890,7 +890,7 @@ def plan_made_text(meta: dict, entries: list[Entry]) -> str:
     s = f"Every real-data run of this build's plan, the {prof} profile{what}, is made."
     if prof != "paper":
         paper_p = profiles.get("paper", {})
-        n = len([e for e in entries if not e.synthetic and e.finished and e.info.get("profile") == "paper"])
+        n = len([e for e in entries if not e.synthetic and e.finished and e.info.profile == "paper"])
         s += (f" The paper's profile ({paper_p.get('epochs', PAPER_EPOCHS)} epochs, "
               f"{_n(len(paper_p.get('seeds', [])), 'seed')}; `make book PROFILE=paper`) was not planned here"
               + (f"; {_n(n, 'run')} of it {'is' if n == 1 else 'are'} recorded." if n else

@@ -124,20 +124,20 @@ def _group(e: Entry) -> str:
     n = e.params.get("epochs")
     epochs = f"{n} epoch{'' if n == 1 else 's'}"
     if e.synthetic:
-        s = e.info.get("synthetic") or {}
+        s = e.info.synthetic or {}
         return f"synthetic stand-in ({SYNTHETIC_TAG}), {epochs}, {s.get('n_train')} training images"
     x = leak_block(e.params)
     sub = f", stratified training subset of {x['train_subset']:,} images" if x.get("train_subset") else ", whole training split"
     proto = e.params.get("protocol", "paper")
     recipe = f", {SUMMARIES.get(proto, proto)}" if proto != "paper" else ""
-    return (f"{TITLES.get(e.params.get('dataset'), '')}, {PROFILE_ROWS.get(e.info.get('profile'), e.info.get('profile'))}"
+    return (f"{TITLES.get(e.params.get('dataset'), '')}, {PROFILE_ROWS.get(e.info.profile, e.info.profile)}"
             f" ({epochs}, batch {e.params.get('batch_size')}){recipe}{sub}")
 
 
 def _budget(e: Entry) -> str:
     """A group in a few words, for a table cell: 'FER2013, 14 epochs, fit recipe, 1,000 images'."""
     if e.synthetic:
-        return f"synthetic, {e.params.get('epochs')} epochs, {(e.info.get('synthetic') or {}).get('n_train')} images"
+        return f"synthetic, {e.params.get('epochs')} epochs, {(e.info.synthetic or {}).get('n_train')} images"
     x = leak_block(e.params)
     proto = e.params.get("protocol", "paper")
     return (f"{TITLES.get(e.params.get('dataset'), '')}, {e.params.get('epochs')} epochs, "
@@ -392,7 +392,7 @@ def leak_groups(entries: list[Entry]) -> list[str]:
 def _leak_entries(entries: list[Entry]) -> list[Entry]:
     """The planned or finished runs of a leak experiment. A superseded record is neither: the index lists it under
     every experiment it once stood in, and counted here it made a group of its old budget that would never run."""
-    return [e for e in entries if set(e.info.get("experiments", [])) & set(LEAK_EXPERIMENTS) and e.params
+    return [e for e in entries if set(e.info.experiments) & set(LEAK_EXPERIMENTS) and e.params
             and not e.superseded]
 
 

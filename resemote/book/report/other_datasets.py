@@ -25,12 +25,12 @@ def _pct(x: float) -> str:
 
 
 def _trained(e: Entry) -> str:
-    label = PROFILE_ROWS.get(e.info.get("profile"), e.info.get("profile", ""))
+    label = PROFILE_ROWS.get(e.info.profile, e.info.profile)
     return f"{e.id} ({label}{', recorded' if e.recorded else ''})"
 
 
 def _cross(e: Entry, name: str, root: Path) -> dict | None:
-    path = (e.info.get("cross") or {}).get(name)
+    path = (e.info.cross or {}).get(name)
     return json.loads((root / path).read_text()) if path else None
 
 
@@ -96,7 +96,7 @@ def ferplus_table(entries: list[Entry], datasets: list[dict] | None = None) -> p
             continue
         rows[f"this companion, {label} (7 classes)"] = {
             "test accuracy (%)": accuracy_cell(done), CLEAN: clean_cell(done, datasets) if done else NOT_RUN,
-            "command": "" if done else (todo[0].info.get("command", "") if todo else
+            "command": "" if done else (todo[0].info.command if todo else
                                         "make book with data/ferplus present (data/README.md)")}
     return pd.DataFrame(rows).T
 

@@ -68,7 +68,7 @@ def progress_markdown(entries: list[Entry]) -> str:
     commit it trains, its stops, and how its first epochs compare with the shorter record of the same run."""
     out = []
     for e in in_progress(entries):
-        rec, h = e.info["record"], e.run.history
+        rec, h = e.info.record, e.run.history
         best = max(h, key=lambda r: (r["val_acc"], -r["epoch"]))
         secs = pd.Series([r["seconds"] for r in h])
         stops = rec.get("progress", [])

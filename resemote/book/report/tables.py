@@ -171,7 +171,7 @@ def ablation_table(entries: list[Entry], dataset: str = "rafdb", datasets: list[
         # Short headers so that the nine columns fit a 1280 px page; the caption spells out the synthetic tag.
         s = select(entries, experiment="table4", dataset=dataset, config=c, synthetic=True)
         # the stand-in's budget in its accuracy cell, not a column of its own: ten columns overflow a 1280 px page
-        budget = f" ({s[0].params.get('epochs')} ep., {s[0].info['synthetic']['n_train']} img.)" if s else ""
+        budget = f" ({s[0].params.get('epochs')} ep., {s[0].info.synthetic['n_train']} img.)" if s else ""
         row["ours acc. (%), synthetic stand-in (budget)"] = accuracy_cell(s) + budget
         row["ours test CE, synthetic stand-in"] = mean_sd([e.metrics["test_loss"] for e in s], 1, 3)
         rows.append(row)
@@ -186,7 +186,7 @@ def ablation_substitute_note(entries: list[Entry], substitutes: tuple[str, ...] 
     for d in substitutes:
         if d == dataset:
             continue
-        done = {e.info.get("config") for e in select(entries, experiment="table4", dataset=d, synthetic=False,
+        done = {e.info.config for e in select(entries, experiment="table4", dataset=d, synthetic=False,
                                                       profile="paper")}
         planned = [e for e in select(entries, experiment="table4", dataset=d, synthetic=False, profile="paper",
                                      finished=False) if not e.finished]
@@ -205,7 +205,7 @@ def ablation_substitute_note(entries: list[Entry], substitutes: tuple[str, ...] 
 def run_budget(e: Entry) -> tuple:
     """What a run's accuracy was bought with, from its parameters: epochs, batch size, learning rate, protocol,
     and the training and test images it had (a synthetic stand-in's sizes, or a training subset)."""
-    p, s = e.params, e.info.get("synthetic") or e.params.get("synthetic") or {}
+    p, s = e.params, e.info.synthetic or e.params.get("synthetic") or {}
     return (p.get("epochs"), p.get("batch_size"), p.get("lr"), p.get("protocol"), s.get("n_train"), s.get("n_test"),
             e.subset_size)
 
@@ -228,7 +228,7 @@ def baselines_table(entries: list[Entry], dataset: str, synthetic: bool, experim
     or images) is marked `OTHER_BUDGET`, since the two are then not comparable."""
     from resemote.models import MODELS
     rows = []
-    configs = dict.fromkeys(e.info["config"] for e in select(entries, experiment=experiment, dataset=dataset,
+    configs = dict.fromkeys(e.info.config for e in select(entries, experiment=experiment, dataset=dataset,
                                                                synthetic=synthetic, finished=False))
     profiles = {"demo": SYNTHETIC_TAG} if synthetic else PROFILE_ROWS
     ref = {p: select(entries, experiment=experiment, dataset=dataset, config="C1", synthetic=synthetic,
@@ -305,12 +305,12 @@ def cross_matrix(entries: list[Entry], synthetic: bool = False, root: str | Path
             continue
         title = TITLES[d]
         row = (f"stand-in ({SYNTHETIC_TAG})" if synthetic else
-               title + (", reduced budget" if e.info.get("profile") == "reduced" else "")
+               title + (", reduced budget" if e.info.profile == "reduced" else "")
                + (", recorded" if e.recorded else ""))
         col = row if synthetic else title + (" labels" if relabelled else "")
         own.append(col)
         cells.setdefault((row, col), []).append(e.metrics["test_accuracy"] * 100)
-        for name, path in (e.info.get("cross") or {}).items():
+        for name, path in (e.info.cross or {}).items():
             if same_faces(d, name) != relabelled:
                 continue
             m = json.loads(((Path(root) if root else runs_dir()) / path).read_text())
@@ -362,7 +362,7 @@ def cam_figures(entries: list[Entry], root: str | Path | None = None) -> list[tu
     """(entry, image) of every current live run with a Grad-CAM figure, in index order."""
     out = []
     for e in entries:
-        path = e.info.get("gradcam")
+        path = e.info.gradcam
         if e.finished and path:
             out.append((e, (Path(root) if root else runs_dir()) / path))
     return out
@@ -412,12 +412,12 @@ def metrics_table(run: Run) -> pd.DataFrame:
 # --- provenance and compute --------------------------------------------------------------------------------------
 def _cell(e: Entry) -> tuple:
     """What names a run's cell: the command that makes it, and its dataset, config and seed."""
-    return tuple(e.info.get(k) for k in ("command", "dataset", "config", "seed"))
+    return (e.info.command, e.info.dataset, e.info.config, e.info.seed)
 
 
 def _recorded_cells(entries: list[Entry]) -> dict[tuple, str]:
     """Every cell a current record fills -> that record's id."""
-    return {_cell(e): e.id for e in entries if e.recorded and e.finished and not e.superseded and e.info.get("command")}
+    return {_cell(e): e.id for e in entries if e.recorded and e.finished and not e.superseded and e.info.command}
 
 
 def _status(e: Entry, recorded: dict[tuple, str]) -> str:
@@ -436,15 +436,15 @@ def provenance_table(entries: list[Entry]) -> pd.DataFrame:
     for e in entries:
         m = e.metrics or (e.run.metrics if e.superseded else {})  # history keeps its numbers
         if e.in_progress:  # its provenance from the record; no test accuracy exists yet
-            m = {"git_commit": e.info["record"]["commit"], "device": e.info["record"]["device"],
-                 "data_fingerprint": e.info["record"]["data_fingerprint"]}
-        why = e.info.get("error") or e.info.get("note")
+            m = {"git_commit": e.info.record["commit"], "device": e.info.record["device"],
+                 "data_fingerprint": e.info.record["data_fingerprint"]}
+        why = e.info.error or e.info.note
         status = _status(e, recorded) + (f": {why}" if why else "")
-        data = f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.get("dataset"), "")
-        stands = ", ".join(TITLES.get(d, d) for d in e.info.get("stands_in_for", []))
+        data = f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(e.info.dataset, "")
+        stands = ", ".join(TITLES.get(d, d) for d in e.info.stands_in_for)
         settings = (f"{data}{f' (stand-in for {stands})' if e.synthetic and stands else ''}; "
-                    f"{e.info.get('config')}, seed {e.info.get('seed')}; {e.info.get('profile')} profile"
-                    + (f": {e.info['budget']}" if e.info.get("budget") else ""))
+                    f"{e.info.config}, seed {e.info.seed}; {e.info.profile} profile"
+                    + (f": {e.info.budget}" if e.info.budget else ""))
         made = "; ".join(x for x in (f"commit {short_commit(m)}" if m else "", m.get("device", ""),
                                      str(m.get("finished_at", ""))[:10]) if x)
         rows.append({
@@ -459,10 +459,10 @@ def commands_table(entries: list[Entry], experiment: str | None = None) -> pd.Da
     """Every real-data run of the plan not made (or failed), with the one command that makes it where
     `make book` then finds it. A run whose cell a record fills says so: it is missing from this build only."""
     recorded = _recorded_cells(entries)
-    rows = [{"run": e.id, "data": TITLES.get(e.info.get("dataset"), ""), "config": e.info.get("config"),
-             "seed": e.info.get("seed"), "status": _status(e, recorded), "command": e.info.get("command", "")}
+    rows = [{"run": e.id, "data": TITLES.get(e.info.dataset, ""), "config": e.info.config,
+             "seed": e.info.seed, "status": _status(e, recorded), "command": e.info.command}
             for e in entries if not e.finished and not e.synthetic and not e.recorded  # a record is made already
-            and (experiment is None or experiment in e.info.get("experiments", []))]
+            and (experiment is None or experiment in e.info.experiments)]
     return pd.DataFrame(rows)
 
 
@@ -485,7 +485,7 @@ def compute_table(entries: list[Entry]) -> pd.DataFrame:
                      "data": f"Synthetic ({SYNTHETIC_TAG})" if e.synthetic else TITLES.get(m["dataset"]),
                      "config": m["config"], "training": f"{m['train_seconds'] / 60:.1f} min",
                      "inference (ms / image)": f"{m['inference_ms_per_image']:.2f}", "device": m["device"],
-                     "budget": e.info.get("budget", "")})
+                     "budget": e.info.budget})
     return pd.DataFrame(rows)
 
 
