@@ -57,13 +57,12 @@ from resemote.models import create_model, model_summary
 from resemote.device_images import DeviceImages
 from resemote import leakage
 from resemote.training import rundir
-from resemote.training import spec as spec_module
 from resemote.training.protocols import PROTOCOLS
-from resemote.training.spec import RunSpec
+from resemote.training.spec import DEFINING as SPEC_DEFINING, RunSpec
 from resemote.training.runwriter import STATE, BackgroundWriter, drop_state, epoch_files, host_snapshot, restore_selected
 
 # params that define a run: a directory holding a run with other values is refused
-DEFINING = (*spec_module.DEFINING, "data_fingerprint")
+DEFINING = (*SPEC_DEFINING, "data_fingerprint")
 
 
 def class_weights(labels: np.ndarray, k: int = len(CLASSES)) -> torch.Tensor:
@@ -273,7 +272,7 @@ def train(spec: RunSpec, out: str | Path, *, strict: bool = False, progress: boo
     writer.close()
     s["train_seconds"] += time.perf_counter() - mark  # the last epoch's writes
 
-    metrics = _finish(out, params, s, dev, data, weights, spec.released_test_flips, summary,
+    metrics = _finish(out, spec, params, s, dev, data, weights, summary,
                       compile_mode=compile_mode if forward.active else None)
     drop_state(out)
     return metrics
@@ -295,13 +294,13 @@ def _claim(out: Path, params: dict) -> None:
     write_json(path, params)
 
 
-def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, weights, flips: bool,
+def _finish(out: Path, spec: RunSpec, params: dict, s: dict, dev: torch.device, data: dict, weights,
             summary: dict, compile_mode: str | None = None) -> dict:
     """Evaluate the selected weights on the test split, once, and write metrics.json."""
     model, _ = load_model(out / "model.safetensors", dev)
     model = accel.for_device(model, dev)  # the layers validation ran with
     test = evaluate(model, DeviceImages(*data["test"], device=dev), class_weights=weights,
-                    flip_seed=params["seed"] if flips else None, predictions=True)
+                    flip_seed=spec.seed if spec.released_test_flips else None, predictions=True)
     # every test image's prediction (no pixels), so that any subset can be scored later; and the clean subset now
     from resemote.leakage import PREDICTIONS, test_subsets, write_predictions
     y, pred = data["test"][1], test.pop("predicted")
@@ -325,7 +324,7 @@ def _finish(out: Path, params: dict, s: dict, dev: torch.device, data: dict, wei
         "skipped": len(data["skipped"]),
         "compile_mode": compile_mode,  # of the last segment (None: the plain step)
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        **RunSpec.from_params(params).experiment(), **subsets,
+        **spec.experiment(), **subsets,
     }
     if len(s["commits"]) > 1:
         metrics["git_commits"] = s["commits"]  # resumed at other commits: all of them, first one first

@@ -27,7 +27,7 @@ from resemote.book.report.leak_section import (clean_cell, clean_counts_table, c
                                                leak_table, load_near_precision, missing_fractions, near_precision_table,
                                                score_text)
 from resemote.book.report.leak_section import grid_table
-from resemote.analysis.leak_inference import inference_grid, recall_steps  # re-exported: the inference's own module
+from resemote.analysis.leak_inference import inference_grid  # re-exported: the inference's own module
 from resemote.book.report.findings import (Findings, best_result, claims_figure, claims_summary, colab_url,
                                            count_findings, inference, inference_conclusions, inference_intro, inference_markdown,
                                            inference_sentence, inference_table, finding_sentences, findings_markdown, load_findings,
